@@ -1,0 +1,235 @@
+"""The inforcoef model file (docs/model-format.md): InforCoefModel + vocab <-> one safetensors file.
+
+    save_model(path, model, vocab, dtype="f32"|"f16"|"i8", producer=...) -> bytes written
+    encode_model(model, vocab, dtype, producer) -> bytes
+    load_model(path) -> (InforCoefModel in eval mode, vocab list, ModelFile)
+    decode_model(buf) -> ModelFile(config, vocab, state_dict (float32 torch, dequantised), dtypes, metadata)
+    expected_shapes(config) -> {tensor name: shape} in file order (the spec's table)
+    quantize_i8(w) / dequantize_i8(q, scale): symmetric per-row int8
+
+On top of the container checks of train/safetensors_io.py, decode_model refuses: a file that is
+not marked `format: inforcoef`, a bad config, a vocab whose length differs from vocab_size, an
+unknown tensor, a missing tensor, a shape that the config does not imply, a 1-D tensor that is
+not F32, an I8 tensor without its `_scale` (or a `_scale` without its I8 tensor, or of the wrong
+dtype/shape). Errors are ModelFileError (a SafetensorsError) naming the tensor and the problem.
+"""
+import json
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+import torch
+
+from train import safetensors_io as st
+from train.model import InforCoefModel, ModelConfig
+
+DTYPE_CHOICES = ("f32", "f16", "i8")
+SCALE_SUFFIX = "_scale"
+
+
+class ModelFileError(st.SafetensorsError):
+    pass
+
+
+ModelFile = namedtuple("ModelFile", "config vocab state_dict dtypes metadata")
+
+
+def expected_shapes(cfg):
+    """The spec's tensor table for a config: OrderedDict name -> shape tuple, in file order."""
+    d, hs = cfg.hidden_size, cfg.head_size
+    out = OrderedDict()
+    out["embeddings.word_embeddings.weight"] = (cfg.vocab_size, d)
+    out["embeddings.position_embeddings.weight"] = (cfg.max_position, d)
+    out["embeddings.token_type_embeddings.weight"] = (cfg.type_vocab_size, d)
+    out["embeddings.LayerNorm.weight"] = (d,)
+    out["embeddings.LayerNorm.bias"] = (d,)
+    for i, layer in enumerate(cfg.layers):
+        p = f"encoder.layer.{i}."
+        if layer.sampler:
+            out[p + "sampler.ln1.weight"] = (d,)
+            out[p + "sampler.ln1.bias"] = (d,)
+            out[p + "sampler.dense1.weight"] = (d, d)
+            out[p + "sampler.dense1.bias"] = (d,)
+            out[p + "sampler.ln2.weight"] = (d,)
+            out[p + "sampler.ln2.bias"] = (d,)
+            out[p + "sampler.dense2.weight"] = (2, d)
+            out[p + "sampler.dense2.bias"] = (2,)
+        if layer.heads > 0:
+            a = layer.heads * hs
+            for proj in ("query", "key", "value"):
+                out[p + f"attention.self.{proj}.weight"] = (a, d)
+                out[p + f"attention.self.{proj}.bias"] = (a,)
+            out[p + "attention.output.dense.weight"] = (d, a)
+            out[p + "attention.output.dense.bias"] = (d,)
+            out[p + "attention.output.LayerNorm.weight"] = (d,)
+            out[p + "attention.output.LayerNorm.bias"] = (d,)
+        if layer.ffn > 0:
+            f = layer.ffn
+            out[p + "intermediate.dense.weight"] = (f, d)
+            out[p + "intermediate.dense.bias"] = (f,)
+            out[p + "output.dense.weight"] = (d, f)
+            out[p + "output.dense.bias"] = (d,)
+            out[p + "output.LayerNorm.weight"] = (d,)
+            out[p + "output.LayerNorm.bias"] = (d,)
+    out["pooler.dense.weight"] = (d, d)
+    out["pooler.dense.bias"] = (d,)
+    out["classifier.weight"] = (cfg.num_labels, d)
+    out["classifier.bias"] = (cfg.num_labels,)
+    return out
+
+
+def _describe(cfg, name):
+    """The config fields a tensor's expected shape comes from (for error messages)."""
+    parts = [f"hidden_size={cfg.hidden_size}"]
+    if name.startswith("encoder.layer."):
+        i = int(name.split(".")[2])
+        l = cfg.layers[i]
+        parts.append(f"layers[{i}]: heads={l.heads}, ffn={l.ffn}, sampler={str(l.sampler).lower()}")
+        parts.append(f"head_size={cfg.head_size}")
+    elif "word_embeddings" in name:
+        parts.append(f"vocab_size={cfg.vocab_size}")
+    elif "position" in name:
+        parts.append(f"max_position={cfg.max_position}")
+    elif "token_type" in name:
+        parts.append(f"type_vocab_size={cfg.type_vocab_size}")
+    elif name.startswith("classifier"):
+        parts.append(f"{cfg.num_labels} labels")
+    return ", ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# quantisation
+
+def quantize_i8(w):
+    """w: [rows, cols] float -> (int8 [rows, cols], float32 scale [rows]); w ~ scale[:, None] * q."""
+    w = np.asarray(w, dtype=np.float32)
+    amax = np.abs(w).max(axis=1) if w.shape[1] > 0 else np.zeros(w.shape[0], np.float32)
+    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def dequantize_i8(q, scale):
+    return q.astype(np.float32) * np.asarray(scale, np.float32)[:, None]
+
+
+def file_arrays(state_dict, cfg, dtype="f32"):
+    """state_dict (spec names) -> OrderedDict of numpy arrays to write, in file order.
+
+    1-D tensors are always F32; 2-D ones become F16, or I8 + `<name>_scale` F32 [rows]."""
+    if dtype not in DTYPE_CHOICES:
+        raise ValueError(f"dtype {dtype!r} is not one of {DTYPE_CHOICES}")
+    shapes = expected_shapes(cfg)
+    extra = set(state_dict) - set(shapes)
+    if extra:
+        raise ModelFileError(f"state_dict has tensors the spec does not list: {sorted(extra)[:5]}")
+    out = OrderedDict()
+    for name, shape in shapes.items():
+        if name not in state_dict:
+            raise ModelFileError(f"missing tensor '{name}' in state_dict")
+        w = state_dict[name].detach().to("cpu", torch.float32).numpy()
+        if tuple(w.shape) != shape:
+            raise ModelFileError(f"tensor '{name}' has shape {list(w.shape)}, config implies {list(shape)}")
+        if w.ndim == 1 or dtype == "f32":
+            out[name] = np.ascontiguousarray(w, np.float32)
+        elif dtype == "f16":
+            out[name] = w.astype(np.float16)
+        else:
+            q, scale = quantize_i8(w)
+            out[name] = q
+            out[name + SCALE_SUFFIX] = scale
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# write
+
+def encode_model(model, vocab, dtype="f32", producer="train.export"):
+    cfg = model.config
+    vocab = list(vocab)
+    if len(vocab) != cfg.vocab_size:
+        raise ValueError(f"vocab has {len(vocab)} tokens, config.vocab_size is {cfg.vocab_size}")
+    bad = [t for t in vocab if "\n" in t]
+    if bad:
+        raise ValueError(f"vocab tokens must not contain a newline: {bad[:3]!r}")
+    conf = cfg.to_dict()
+    conf["producer"] = producer
+    meta = {"format": "inforcoef", "config": json.dumps(conf), "vocab": "\n".join(vocab)}
+    return st.encode(file_arrays(model.state_dict(), cfg, dtype), meta)
+
+
+def save_model(path, model, vocab, dtype="f32", producer="train.export"):
+    data = encode_model(model, vocab, dtype, producer)
+    with open(path, "wb") as f:
+        f.write(data)
+    return len(data)
+
+
+# ----------------------------------------------------------------------------------------------
+# read
+
+def decode_model(buf):
+    try:
+        arrays, meta = st.decode(buf)
+    except ModelFileError:
+        raise
+    except st.SafetensorsError as e:
+        raise ModelFileError(str(e)) from None
+    if meta.get("format") != "inforcoef":
+        raise ModelFileError(f"not an inforcoef model file: __metadata__.format is {meta.get('format')!r}")
+    for key in ("config", "vocab"):
+        if key not in meta:
+            raise ModelFileError(f"__metadata__ has no '{key}'")
+    try:
+        cfg = ModelConfig.from_json(meta["config"])
+    except (ValueError, TypeError) as e:
+        raise ModelFileError(f"bad config: {e}") from None
+    vocab = meta["vocab"].split("\n")
+    if len(vocab) != cfg.vocab_size:
+        raise ModelFileError(f"config inconsistent with vocab: vocab has {len(vocab)} tokens, "
+                             f"config.vocab_size is {cfg.vocab_size}")
+    shapes = expected_shapes(cfg)
+    for name in arrays:
+        base = name[:-len(SCALE_SUFFIX)] if name.endswith(SCALE_SUFFIX) else None
+        if name not in shapes and base not in shapes:
+            raise ModelFileError(f"unknown tensor '{name}' (not in the spec's table for this config)")
+    for name in shapes:
+        if name not in arrays:
+            raise ModelFileError(f"missing tensor '{name}' (required by the config: {_describe(cfg, name)})")
+    dtypes = {n: st.dtype_name(a) for n, a in arrays.items()}
+    state = OrderedDict()
+    for name, shape in shapes.items():
+        a = arrays[name]
+        if tuple(a.shape) != shape:
+            raise ModelFileError(f"config inconsistent with tensor shapes: '{name}' is {list(a.shape)}, "
+                                 f"config ({_describe(cfg, name)}) implies {list(shape)}")
+        dt = dtypes[name]
+        scale_name = name + SCALE_SUFFIX
+        if len(shape) == 1 and dt != "F32":
+            raise ModelFileError(f"tensor '{name}': 1-D tensors must be F32, got {dt}")
+        if dt == "I8":
+            if scale_name not in arrays:
+                raise ModelFileError(f"bad _scale pairing: I8 tensor '{name}' has no '{scale_name}'")
+            s = arrays[scale_name]
+            if dtypes[scale_name] != "F32" or tuple(s.shape) != (shape[0],):
+                raise ModelFileError(f"bad _scale pairing: '{scale_name}' must be F32 [{shape[0]}], "
+                                     f"got {dtypes[scale_name]} {list(s.shape)}")
+            w = dequantize_i8(a, s)
+        else:
+            if scale_name in arrays:
+                raise ModelFileError(f"bad _scale pairing: '{scale_name}' present but '{name}' is {dt}, not I8")
+            w = a.astype(np.float32)
+        state[name] = torch.from_numpy(np.ascontiguousarray(w))
+    return ModelFile(cfg, vocab, state, dtypes, meta)
+
+
+def model_from_file(mf):
+    model = InforCoefModel(mf.config)
+    model.load_state_dict(mf.state_dict, strict=True)
+    return model.eval()
+
+
+def load_model(path):
+    """-> (InforCoefModel in eval mode, vocab list, ModelFile)."""
+    with open(path, "rb") as f:
+        mf = decode_model(f.read())
+    return model_from_file(mf), mf.vocab, mf
