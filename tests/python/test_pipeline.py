@@ -1,0 +1,86 @@
+"""train/pipeline.py end to end on a tiny random teacher and a slice of SST-2: every stage runs,
+writes its result, the exported I8/F32 files load and classify, and a rerun resumes (skips)."""
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+import torch
+
+from train import data
+from train.model import InforCoefModel, ModelConfig
+from train.model_file import load_model, save_model
+from train import pipeline
+
+torch.set_num_threads(1)
+
+ARGS = ["--task", "sst2", "--train-limit", "120", "--dev-limit", "40", "--heldout", "30",
+        "--sparsity", "0.5", "--flops-target", "0.4", "--compare-skim",
+        "--prune-steps", "12", "--prune-warmup-steps", "4", "--prune-finetune-steps", "4",
+        "--prune-eval-every", "4", "--prune-log-every", "4",
+        "--skim-steps", "8", "--skim-epoch-steps", "2", "--skim-eval-every", "0",
+        "--skim-log-every", "4", "--quiet"]
+
+
+def lines(path):
+    with open(path) as f:
+        return f.read().splitlines()
+
+
+class PipelineTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp()
+        torch.manual_seed(0)
+        cfg = ModelConfig.dense(num_layers=2, hidden=32, heads=4, ffn=64, vocab_size=30522,
+                                max_position=128, labels=["negative", "positive"])
+        cls.teacher = os.path.join(cls.dir, "teacher.safetensors")
+        save_model(cls.teacher, InforCoefModel(cfg).eval(), data.load_tokenizer().vocab)
+        cls.out = os.path.join(cls.dir, "run")
+        cls.ship = os.path.join(cls.dir, "shipped.safetensors")
+        cls.results = pipeline.main(ARGS + ["--teacher", cls.teacher, "--out", cls.out,
+                                            "--ship", cls.ship])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_every_stage_wrote_its_result(self):
+        for rel in ("teacher.json", "stage1/model.pt", "stage1/report.json", "ib/model.pt",
+                    "ib/report.json", "skim/report.json", "sweep.json", "sweep.png",
+                    "export/sst2.i8.safetensors", "export/sst2.f32.safetensors", "results.json"):
+            self.assertTrue(os.path.exists(os.path.join(self.out, rel)), rel)
+        r = self.results
+        for row in ("teacher", "stage1", "ib", "skim"):
+            self.assertEqual(r[row]["n"], 40)
+        self.assertLess(r["stage1"]["flops_ratio"], 1.0)
+
+    def test_shipped_file_is_self_contained_and_smaller(self):
+        m, vocab, mf = load_model(self.ship)
+        self.assertEqual(m.config.task, "sst2")
+        self.assertTrue(any(l.sampler for l in m.config.layers))
+        self.assertLess(len(vocab), 30522)               # vocabulary pruned to what SST-2 uses
+        self.assertIn("[CLS]", vocab)
+        self.assertIn("##s", vocab)
+        f32 = os.path.getsize(os.path.join(self.out, "export", "sst2.f32.safetensors"))
+        self.assertLess(os.path.getsize(self.ship), f32)
+        ids = torch.tensor([[vocab.index("[CLS]"), vocab.index("[SEP]")]])
+        self.assertEqual(tuple(m(ids).logits.shape), (1, 2))
+
+    def test_rerun_resumes_and_force_redoes(self):
+        log = os.path.join(self.out, "log.txt")
+        before = os.path.getmtime(os.path.join(self.out, "stage1", "model.pt"))
+        n = len(lines(log))
+        pipeline.main(ARGS + ["--teacher", self.teacher, "--out", self.out])
+        new = lines(log)[n:]
+        self.assertFalse(any("prune {" in l or "skim {" in l for l in new), new)
+        self.assertEqual(before, os.path.getmtime(os.path.join(self.out, "stage1", "model.pt")))
+        pipeline.main(ARGS + ["--teacher", self.teacher, "--out", self.out, "--force", "ib"])
+        new = lines(log)[n:]
+        self.assertTrue(any("skim {" in l for l in new))
+        self.assertEqual(before, os.path.getmtime(os.path.join(self.out, "stage1", "model.pt")))
+
+
+if __name__ == "__main__":
+    unittest.main()
