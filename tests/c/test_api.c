@@ -1,0 +1,106 @@
+/* API behaviour on a real fixture model: argument checks (length, ids, types, NULLs), statistics
+ * kept across failed calls, repeatability (the arena holds no state between calls). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+
+static int same_floats(const float *a, const float *b, int n) { return memcmp(a, b, sizeof(float) * (size_t)n) == 0; }
+
+void run_api_tests(const char *dir) {
+    ifc_model *m = (ifc_model *)1;
+    ifc_status st = ifc_model_load(NULL, 10, &m);
+    test_result(st == IFC_ERR_ARG && m == NULL, "api load NULL buffer -> IFC_ERR_ARG", "%s", ifc_last_error());
+    uint8_t byte = 0;
+    st = ifc_model_load(&byte, 1, NULL);
+    test_result(st == IFC_ERR_ARG, "api load NULL out -> IFC_ERR_ARG", "%s", ifc_last_error());
+
+    size_t len;
+    uint8_t *buf = read_fixture_model(dir, "sampled", "f32", &len);
+    m = NULL;
+    st = buf ? ifc_model_load(buf, len, &m) : IFC_ERR_ARG;
+    free(buf);
+    test_result(st == IFC_OK, "api load sampled.f32", "%s", st == IFC_OK ? "" : ifc_last_error());
+    if (st != IFC_OK) return;
+
+    const int P = ifc_max_length(m), L = ifc_num_labels(m), layers = ifc_num_layers(m);
+    test_result(P > 0 && L > 0 && layers > 0 && ifc_hidden_size(m) > 0, "api shape getters", "max_length %d, labels %d, layers %d, hidden %d",
+                P, L, layers, ifc_hidden_size(m));
+
+    int32_t *ids = calloc((size_t)P + 2, sizeof *ids), *types = calloc((size_t)P + 2, sizeof *types);
+    float *logits = calloc((size_t)L, sizeof *logits), *first = calloc((size_t)L, sizeof *first),
+          *again = calloc((size_t)L, sizeof *again);
+    for (int j = 0; j < P + 2; j++) ids[j] = j == 0 ? 2 : 5 + (j * 7) % 50; /* ids < 55 exist in every fixture vocab */
+
+    st = ifc_classify(m, ids, types, 8, first);
+    uint64_t flops = ifc_stat_flops(m);
+    int kept0 = ifc_stat_kept(m, 0);
+    test_result(st == IFC_OK && flops > 0, "api classify 8 tokens", "%s", st == IFC_OK ? "" : ifc_last_error());
+
+    st = ifc_classify(m, ids, types, P + 1, logits);
+    test_result(st == IFC_ERR_ARG && strstr(ifc_last_error(), "length"), "api length max+1 refused with IFC_ERR_ARG", "%s",
+                ifc_last_error());
+    st = ifc_classify(m, ids, types, 0, logits);
+    test_result(st == IFC_ERR_ARG, "api length 0 refused", "%s", ifc_last_error());
+    st = ifc_classify(m, ids, types, -5, logits);
+    test_result(st == IFC_ERR_ARG, "api negative length refused", "%s", ifc_last_error());
+    test_result(ifc_stat_flops(m) == flops && ifc_stat_kept(m, 0) == kept0, "api stats survive failed calls", NULL);
+
+    int32_t saved = ids[3];
+    ids[3] = 0x7fffffff;
+    st = ifc_classify(m, ids, types, 8, logits);
+    test_result(st == IFC_ERR_ARG && strstr(ifc_last_error(), "vocabulary"), "api token id past vocab refused", "%s",
+                ifc_last_error());
+    ids[3] = -1;
+    st = ifc_classify(m, ids, types, 8, logits);
+    test_result(st == IFC_ERR_ARG, "api negative token id refused", "%s", ifc_last_error());
+    ids[3] = saved;
+    types[2] = 1000000;
+    st = ifc_classify(m, ids, types, 8, logits);
+    test_result(st == IFC_ERR_ARG, "api token type past type_vocab refused", "%s", ifc_last_error());
+    types[2] = -1;
+    st = ifc_classify(m, ids, types, 8, logits);
+    test_result(st == IFC_ERR_ARG, "api negative token type refused", "%s", ifc_last_error());
+    types[2] = 0;
+    st = ifc_classify(m, ids, types, 8, NULL);
+    test_result(st == IFC_ERR_ARG, "api NULL logits refused", "%s", ifc_last_error());
+    st = ifc_classify(m, NULL, types, 8, logits);
+    test_result(st == IFC_ERR_ARG, "api NULL ids refused", "%s", ifc_last_error());
+    st = ifc_classify(NULL, ids, types, 8, logits);
+    test_result(st == IFC_ERR_ARG, "api NULL model refused", "%s", ifc_last_error());
+
+    st = ifc_classify(m, ids, types, P, logits);
+    test_result(st == IFC_OK && ifc_stat_kept(m, 0) <= P, "api classify at max length", "n=%d %s", P,
+                st == IFC_OK ? "" : ifc_last_error());
+    st = ifc_classify(m, ids, types, 8, again);
+    test_result(st == IFC_OK && same_floats(first, again, L) && ifc_stat_flops(m) == flops,
+                "api repeatable after a longer input (no state in the arena)", NULL);
+
+    ifc_set_threshold(m, 0.25f);
+    test_result(ifc_get_threshold(m) == 0.25f, "api threshold set/get", NULL);
+    ifc_set_threshold(m, -INFINITY);
+    st = ifc_classify(m, ids, types, 8, logits);
+    int all = 1;
+    for (int i = 0; i < layers; i++) all &= ifc_stat_kept(m, i) == 8;
+    test_result(st == IFC_OK && all && ifc_stat_flops(m) == ifc_dense_flops(m, 8), "api threshold -inf keeps every token", NULL);
+    ifc_set_threshold(m, INFINITY);
+    st = ifc_classify(m, ids, types, 8, logits);
+    int first_sampler_layer_kept_one = 0;
+    for (int i = 0; i < layers; i++)
+        if (ifc_stat_kept(m, i) == 1) first_sampler_layer_kept_one = 1;
+    test_result(st == IFC_OK && first_sampler_layer_kept_one && ifc_stat_flops(m) < ifc_dense_flops(m, 8),
+                "api threshold +inf drops every token but [CLS]", "flops %llu", (unsigned long long)ifc_stat_flops(m));
+    test_result(ifc_stat_kept(m, -1) == -1 && ifc_stat_kept(m, layers) == -1, "api stat_kept out of range -> -1", NULL);
+    test_result(ifc_stat_ms(m) >= 0.0, "api stat_ms", "%.3f ms", ifc_stat_ms(m));
+    test_result(ifc_dense_flops(m, 0) == 0 && ifc_dense_flops(NULL, 8) == 0, "api dense_flops bad args -> 0", NULL);
+
+    free(ids);
+    free(types);
+    free(logits);
+    free(first);
+    free(again);
+    ifc_model_free(m);
+    ifc_model_free(NULL);
+}
