@@ -108,7 +108,7 @@ def infer_config(sd, hf_config=None, labels=None, head_size=None, layer_norm_eps
         if "num_attention_heads" in hf_config and "hidden_size" in hf_config:
             head_size = hf_config["hidden_size"] // hf_config["num_attention_heads"]
         else:
-            head_size = 64
+            head_size = 64   # BERT's; checked against the attention widths below
     idx = [int(m.group(1)) for k in sd for m in [re.match(r"encoder\.layer\.(\d+)\.", k)] if m]
     num_layers = max(idx) + 1 if idx else 0
     num_layers = max(num_layers, int(hf_config.get("num_hidden_layers", 0)))
@@ -118,7 +118,8 @@ def infer_config(sd, hf_config=None, labels=None, head_size=None, layer_norm_eps
         w1 = sd.get(f"encoder.layer.{i}.intermediate.dense.weight")
         a = 0 if q is None else q.shape[0]
         if a % head_size:
-            raise ValueError(f"layer {i}: attention width {a} is not a multiple of head_size {head_size}")
+            raise ValueError(f"layer {i}: attention width {a} is not a multiple of head_size {head_size} "
+                             f"(pass head_size=, or give config.json with num_attention_heads)")
         has_sampler = f"encoder.layer.{i}.sampler.dense2.weight" in sd
         layers.append(LayerShape(a // head_size, 0 if w1 is None else w1.shape[0], has_sampler))
     if labels is None:

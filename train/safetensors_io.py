@@ -30,10 +30,11 @@ class SafetensorsError(ValueError):
 
 
 def dtype_name(arr):
-    for name, dt in DTYPES.items():
-        if arr.dtype == dt or arr.dtype == dt.newbyteorder("="):
+    """The safetensors dtype of a numpy array (BF16 cannot be written: numpy has none)."""
+    for name, dt in ANY_DTYPES.items():
+        if name != "BF16" and (arr.dtype == dt or arr.dtype == dt.newbyteorder("=")):
             return name
-    raise SafetensorsError(f"unsupported numpy dtype {arr.dtype} (F32, F16, I8 only)")
+    raise SafetensorsError(f"unsupported numpy dtype {arr.dtype}")
 
 
 def encode(tensors, metadata=None):
@@ -53,7 +54,7 @@ def encode(tensors, metadata=None):
         if name == "__metadata__":
             raise SafetensorsError("a tensor cannot be called __metadata__")
         dt = dtype_name(arr)
-        raw = np.ascontiguousarray(arr, dtype=DTYPES[dt]).tobytes()
+        raw = np.ascontiguousarray(arr, dtype=ANY_DTYPES[dt]).tobytes()
         pad = (-offset) % WRITE_ALIGN
         if pad:
             blobs.append(b"\0" * pad)
