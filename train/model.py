@@ -69,6 +69,16 @@ from train import flops as flops_lib
 FORMAT_VERSION = 1
 DEFAULT_SPECIAL_TOKENS = {"cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]", "unk": "[UNK]", "mask": "[MASK]"}
 SAMPLER_INIT_BIAS = (-5.0, 5.0)   # (drop, keep): a fresh sampler keeps every token
+# config keys a model file must have (docs/model-format.md); the rest have defaults
+REQUIRED_KEYS = ("format_version", "hidden_size", "head_size", "max_position", "type_vocab_size",
+                 "vocab_size", "layer_norm_eps", "keep_threshold", "labels", "layers")
+
+
+def _integer(name, v):
+    """A JSON integer (4 or 4.0), not a bool."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v != int(v):
+        raise ValueError(f"config: {name} is not an integer: {v!r}")
+    return int(v)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -137,23 +147,47 @@ class ModelConfig:
         return json.dumps(self.to_dict(training))
 
     @classmethod
-    def from_json(cls, text_or_dict):
-        """Parse a spec `config` (str or dict); unknown keys are ignored, as the spec says."""
+    def from_json(cls, text_or_dict, strict=False):
+        """Parse a spec `config` (str or dict); unknown keys are ignored, as the spec says.
+
+        strict=True (model files) requires every key the spec marks required, with the types
+        the C runtime requires; otherwise missing optional keys take the dataclass defaults."""
         d = json.loads(text_or_dict) if isinstance(text_or_dict, (str, bytes)) else dict(text_or_dict)
+        if not isinstance(d, dict):
+            raise ValueError("config is not a JSON object")
+        required = REQUIRED_KEYS if strict else ("hidden_size", "head_size", "layers", "vocab_size")
+        missing = [k for k in required if k not in d]
+        if missing:
+            raise ValueError(f"config: missing keys {missing}")
         version = d.get("format_version", FORMAT_VERSION)
         if version != FORMAT_VERSION:
             raise ValueError(f"config: format_version {version!r} is not supported (want {FORMAT_VERSION})")
+        for k in ("layer_norm_eps", "keep_threshold"):
+            v = d.get(k, 0.0)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"config: {k} is not a finite number: {v!r}")
         known = {f for f in cls.__dataclass_fields__}
-        missing = [k for k in ("hidden_size", "head_size", "layers", "vocab_size") if k not in d]
-        if missing:
-            raise ValueError(f"config: missing keys {missing}")
         kwargs = {k: v for k, v in d.items() if k in known}
+        if not isinstance(d["layers"], list):
+            raise ValueError("config: layers must be an array")
         layers = []
         for i, l in enumerate(d["layers"]):
             if not isinstance(l, dict) or not all(k in l for k in ("heads", "ffn")):
                 raise ValueError(f"config: layers[{i}] must be an object with heads, ffn, sampler")
-            layers.append(LayerShape(int(l["heads"]), int(l["ffn"]), bool(l.get("sampler", False))))
+            if strict and "sampler" not in l:
+                raise ValueError(f"config: layers[{i}] has no sampler (true/false)")
+            sampler = l.get("sampler", False)
+            if "sampler" in l and not isinstance(sampler, bool):
+                raise ValueError(f"config: layers[{i}].sampler must be true or false, got {sampler!r}")
+            layers.append(LayerShape(_integer(f"layers[{i}].heads", l["heads"]),
+                                     _integer(f"layers[{i}].ffn", l["ffn"]), sampler))
         kwargs["layers"] = layers
+        for k in ("hidden_size", "head_size", "max_position", "type_vocab_size", "vocab_size"):
+            if k in kwargs:
+                kwargs[k] = _integer(k, kwargs[k])
+        if "labels" in kwargs and not (isinstance(kwargs["labels"], list)
+                                       and all(isinstance(x, str) for x in kwargs["labels"])):
+            raise ValueError("config: labels must be an array of strings")
         cfg = cls(**kwargs)
         cfg.validate()
         return cfg
@@ -169,8 +203,8 @@ class ModelConfig:
             positive_int(f"layers[{i}].ffn", l.ffn, allow_zero=True)
         if not self.labels:
             raise ValueError("config: labels must not be empty")
-        if not (isinstance(self.layer_norm_eps, (int, float)) and self.layer_norm_eps > 0):
-            raise ValueError(f"config: layer_norm_eps must be > 0, got {self.layer_norm_eps!r}")
+        if not (isinstance(self.layer_norm_eps, (int, float)) and self.layer_norm_eps >= 0):
+            raise ValueError(f"config: layer_norm_eps must be >= 0, got {self.layer_norm_eps!r}")
 
 
 # ----------------------------------------------------------------------------------------------

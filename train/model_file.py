@@ -180,7 +180,7 @@ def decode_model(buf):
         if key not in meta:
             raise ModelFileError(f"__metadata__ has no '{key}'")
     try:
-        cfg = ModelConfig.from_json(meta["config"])
+        cfg = ModelConfig.from_json(meta["config"], strict=True)
     except (ValueError, TypeError) as e:
         raise ModelFileError(f"bad config: {e}") from None
     vocab = meta["vocab"].split("\n")

@@ -144,6 +144,25 @@ class TestMalformed(unittest.TestCase):
             h["__metadata__"]["vocab"] += "\nextra"
         self.refuse(self.edit(vocab), "vocab has 7 tokens, config.vocab_size is 6")
 
+    def test_config_keys_and_types(self):
+        def conf_edit(fn):
+            def edit(h):
+                conf = json.loads(h["__metadata__"]["config"])
+                fn(conf)
+                h["__metadata__"]["config"] = json.dumps(conf)
+            return self.edit(edit)
+        self.refuse(conf_edit(lambda c: c.pop("keep_threshold")), r"missing keys \['keep_threshold'\]")
+        self.refuse(conf_edit(lambda c: c.pop("format_version")), "missing keys")
+        self.refuse(conf_edit(lambda c: c["layers"][0].pop("sampler")), "has no sampler")
+        self.refuse(conf_edit(lambda c: c["layers"][0].update(sampler=1)), "sampler must be true or false")
+        self.refuse(conf_edit(lambda c: c["layers"][0].update(heads=1.5)), "not an integer")
+        self.refuse(conf_edit(lambda c: c.update(layer_norm_eps="x")), "not a finite number")
+        self.refuse(conf_edit(lambda c: c.update(labels=[])), "labels")
+        self.refuse(conf_edit(lambda c: c.update(hidden_size=float("inf"))), "not an integer")
+        mf = model_file.decode_model(conf_edit(lambda c: [c.pop(k) for k in ("do_lower_case", "task",
+                                                                             "special_tokens", "producer")]))
+        self.assertTrue(mf.config.do_lower_case)                    # optional keys: defaults
+
     def test_bad_scale_pairing(self):
         self.refuse(self.edit(lambda h: h.pop("pooler.dense.weight_scale"), self.i8),
                     "bad _scale pairing: I8 tensor 'pooler.dense.weight' has no 'pooler.dense.weight_scale'")
