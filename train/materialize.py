@@ -17,7 +17,7 @@ they scale, so gates need not be binary:
                           output is scaled)
 
 so that small(x) == model(x, masks=masks) in eval mode, up to float rounding (tests check it).
-Samplers are kept, with their hidden dims cut the same way.
+Samplers are kept, with their hidden dims cut the same way. The result is on the model's device.
 """
 import copy
 
@@ -120,4 +120,5 @@ def materialize(model: InforCoefModel, masks: dict) -> InforCoefModel:
     small_cfg.layers = layers
     small = InforCoefModel(small_cfg)
     small.load_state_dict({k: v.contiguous() for k, v in out.items()}, strict=True)
-    return small.train(model.training)
+    device = next(model.parameters()).device
+    return small.to(device).train(model.training)

@@ -219,7 +219,8 @@ def masked_layer_norm(x, ln, hidden_z=None):
         return ln(x)
     idx = torch.nonzero(hidden_z != 0, as_tuple=False).flatten()   # [d_kept]
     y = F.layer_norm(x.index_select(-1, idx), (idx.numel(),), ln.weight[idx], ln.bias[idx], ln.eps)
-    return torch.zeros_like(x).index_copy(x.dim() - 1, idx, y)
+    # y may be float32 under autocast while x is half: build the output in y's dtype
+    return y.new_zeros(x.shape).index_copy(x.dim() - 1, idx, y)
 
 
 def masked_softmax(scores, keep):
