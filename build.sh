@@ -87,7 +87,7 @@ if [ $want_native = 1 ]; then
     # the benchmark: this machine's full ISA, FMA contraction allowed
     build_lib build/native-bench -O3 -march=native -ffp-contract=fast
     "$CC" "${WARN[@]}" -O3 -march=native -ffp-contract=fast -D_POSIX_C_SOURCE=199309L -Isrc bench/native_bench.c \
-        build/native-bench/libinforcoef.a -lm -o build/native/bench_native
+        bench/gemm_cases.c build/native-bench/libinforcoef.a -lm -o build/native/bench_native
     if [ $sanitize = 1 ]; then
         echo "build.sh: native with -fsanitize=address,undefined"
         build_lib build/native-asan -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -105,7 +105,7 @@ if [ $want_wasm = 1 ]; then
     EMFLAGS=(-O3 -msimd128 --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1)
     mkdir -p build/wasm/obj
     objs=()
-    for f in "${SRC[@]}" bench/gemm_wasm.c; do
+    for f in "${SRC[@]}" bench/gemm_wasm.c bench/gemm_cases.c; do
         o="build/wasm/obj/$(basename "${f%.c}").o"
         emcc "${WARN[@]}" -O3 -msimd128 -Isrc -c "$f" -o "$o"
         objs+=("$o")
@@ -116,7 +116,7 @@ if [ $want_wasm = 1 ]; then
     # benchmark module: the same GEMM objects plus the peak kernel, never shipped
     bench_exports=(malloc free bench_peak_f32x4 bench_gemm_f32 bench_gemm_i8)
     list=$(printf '"_%s",' "${bench_exports[@]}")
-    emcc "${EMFLAGS[@]}" build/wasm/obj/gemm_wasm.o build/wasm/obj/gemm.o build/wasm/obj/errors.o \
+    emcc "${EMFLAGS[@]}" build/wasm/obj/gemm_wasm.o build/wasm/obj/gemm_cases.o build/wasm/obj/gemm.o \
         -sEXPORTED_FUNCTIONS="[${list%,}]" -o build/wasm/bench.wasm
     node scripts/check-wasm-imports.mjs web/inforcoef.wasm build/wasm/bench.wasm
 fi

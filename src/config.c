@@ -39,7 +39,7 @@ void config_free(ifc_config *c) {
 
 static ifc_status parse_object(const cJSON *root, ifc_config *c) {
     ifc_status st;
-    int version;
+    int version = 0;
     if (!cJSON_IsObject(root)) return ifc_fail(IFC_ERR_MODEL, "config is not a JSON object");
     if ((st = get_int(root, "format_version", INT32_MIN + 1, INT32_MAX, &version, "")) != IFC_OK) return st;
     if (version != 1)

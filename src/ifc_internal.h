@@ -104,9 +104,10 @@ void config_free(ifc_config *c);
 
 /* ---- packed weights (weights.c, gemm.c) ---- */
 
-/* GEMM panel width: output columns per packed panel. 8 fits the 4x8 SIMD128 tile (8 f32x4
- * accumulators) and SSE2; 16 fills one AVX-512 register when built with -march=native. */
-#if defined(__AVX512F__)
+/* GEMM panel width: output columns per packed panel (the weights are packed for it at load).
+ * 8 = two f32x4 accumulators per row in the SIMD128 tile and two SSE registers natively; 16 = one
+ * AVX-512 register or two AVX registers when built with -march=native. See gemm.c. */
+#if !defined(__wasm__) && (defined(__AVX512F__) || defined(__AVX__))
 #define IFC_NR 16
 #else
 #define IFC_NR 8
