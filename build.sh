@@ -12,15 +12,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-install=0 sanitize=0 target=all
+install=0 sanitize=0 target=all rest=()
 for arg in "$@"; do
     case $arg in
-        --install) install=1 ;;
+        --install) install=1; continue ;;
         --sanitize) sanitize=1 ;;
         native|wasm|all) target=$arg ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown argument '$arg' (see ./build.sh --help)" >&2; exit 2 ;;
     esac
+    rest+=("$arg")
 done
 
 # emscripten 3.1.6 from Debian needs its node modules (acorn) on NODE_PATH.
@@ -47,7 +48,7 @@ fi
 if [ ${#missing[@]} -gt 0 ] && [ $install = 1 ] && [ ${#packages[@]} -gt 0 ]; then
     echo "build.sh: installing ${packages[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
-    exec "$0" "${@/--install/}"
+    exec "$0" ${rest[@]+"${rest[@]}"}
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "build.sh: missing tools:" >&2

@@ -105,25 +105,30 @@ static ifc_status parse_tensor(const cJSON *item, uint64_t data_size, st_tensor 
     return IFC_OK;
 }
 
-static const st_tensor *sort_base;
-static int cmp_begin(const void *a, const void *b) {
-    const st_tensor *x = &sort_base[*(const int *)a], *y = &sort_base[*(const int *)b];
+typedef struct {
+    uint64_t begin, end;
+    int index;
+} span;
+
+static int cmp_span(const void *a, const void *b) {
+    const span *x = a, *y = b;
     if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
     if (x->end != y->end) return x->end < y->end ? -1 : 1;
     return 0;
 }
 
-/* Tensors must not share bytes: sorted by BEGIN, each starts at or after the previous END. */
+/* Tensors must not share bytes: sorted by (BEGIN, END), each starts at or after the previous END
+ * (the reference reader's rule, train/safetensors_io.py, zero-size tensors included). */
 static ifc_status check_overlaps(const st_tensor *ts, int count) {
     if (count < 2) return IFC_OK;
-    int *order = malloc((size_t)count * sizeof *order);
+    span *order = malloc((size_t)count * sizeof *order);
     if (!order) return ifc_fail(IFC_ERR_NOMEM, "out of memory sorting %d tensors", count);
-    for (int i = 0; i < count; i++) order[i] = i;
-    sort_base = ts; /* qsort has no context argument in C11; load is not reentrant per thread */
-    qsort(order, (size_t)count, sizeof *order, cmp_begin);
+    int m = 0;
+    for (int i = 0; i < count; i++) order[m++] = (span){ts[i].begin, ts[i].end, i};
+    qsort(order, (size_t)m, sizeof *order, cmp_span);
     ifc_status st = IFC_OK;
-    for (int i = 1; i < count; i++) {
-        const st_tensor *prev = &ts[order[i - 1]], *cur = &ts[order[i]];
+    for (int i = 1; i < m; i++) {
+        const st_tensor *prev = &ts[order[i - 1].index], *cur = &ts[order[i].index];
         if (cur->begin < prev->end) {
             st = ifc_fail(IFC_ERR_FORMAT, "tensors '%s' [%llu, %llu) and '%s' [%llu, %llu) overlap", prev->name,
                           (unsigned long long)prev->begin, (unsigned long long)prev->end, cur->name,
@@ -133,6 +138,30 @@ static ifc_status check_overlaps(const st_tensor *ts, int count) {
     }
     free(order);
     return st;
+}
+
+/* Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), as the reference
+ * reader's bytes.decode("utf-8"); cJSON itself does not check the encoding. */
+static int valid_utf8(const uint8_t *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        const uint8_t c = s[i];
+        size_t len;
+        uint32_t cp, min;
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
+        else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
+        else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
+        else return 0;
+        if (n - i < len) return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        i += len;
+    }
+    return 1;
 }
 
 static ifc_status parse_metadata(const cJSON *meta, st_file *f) {
@@ -172,6 +201,7 @@ ifc_status st_parse(const uint8_t *buf, size_t len, st_file *f) {
     const uint64_t data_size = (uint64_t)(len - 8 - hlen);
     const uint8_t *data = buf + 8 + hlen;
 
+    if (!valid_utf8(buf + 8, hlen)) return ifc_fail(IFC_ERR_FORMAT, "header is not valid UTF-8");
     /* cJSON is given a NUL-terminated private copy, so no parser path can read past the header. */
     char *text = malloc(hlen + 1);
     if (!text) return ifc_fail(IFC_ERR_NOMEM, "out of memory copying a %zu-byte header", hlen);

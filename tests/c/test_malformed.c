@@ -356,6 +356,9 @@ void run_malformed_tests(const char *dir) {
     expect_error(raw_header(&mf, "[1, 2, 3]", 9), IFC_ERR_FORMAT, "malformed header a JSON array");
     expect_error(raw_header(&mf, "{\"a\": 1} {", 10), IFC_ERR_FORMAT, "malformed header with trailing bytes");
     expect_error(raw_header(&mf, "{\"a\"\0: 1}", 9), IFC_ERR_FORMAT, "malformed header with a NUL byte");
+    expect_error(raw_header(&mf, "{\"\xc3\x28\": 1}", 9), IFC_ERR_FORMAT, "malformed header not UTF-8 (bad continuation)");
+    expect_error(raw_header(&mf, "{\"\xed\xa0\x80\": 1}", 10), IFC_ERR_FORMAT, "malformed header not UTF-8 (surrogate)");
+    expect_error(raw_header(&mf, "{\"\xc0\xaf\": 1}", 9), IFC_ERR_FORMAT, "malformed header not UTF-8 (overlong)");
     {
         /* a foreign file: PNG magic */
         blob b = {malloc(64), 64};
