@@ -6,7 +6,8 @@
  *   F32  1e-4   (same weights; only summation order and the exp/erf polynomials differ)
  *   F16  1e-4   (the runtime decodes F16 to F32 at load: exactly the reference's weights)
  *   I8   2e-3   (the runtime also quantises activations to int16 per row for i16 dot products;
- *                the reference multiplies the dequantised weights in float32)
+ *                the reference multiplies the dequantised weights in float32; the worst case
+ *                measured on the fixtures is 2.2e-4, natively and in wasm)
  * Kept counts and FLOPs must match exactly for every dtype. */
 #include <math.h>
 #include <stdio.h>
