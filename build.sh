@@ -104,7 +104,7 @@ if [ $want_wasm = 1 ]; then
              ifc_stat_ms ifc_stat_flops_f64 ifc_dense_flops_f64)
     list=$(printf '"_%s",' "${exports[@]}")
     EMFLAGS=(-O3 -msimd128 --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1)
-    mkdir -p build/wasm/obj
+    mkdir -p build/wasm/obj web
     objs=()
     for f in "${SRC[@]}" bench/gemm_wasm.c bench/gemm_cases.c; do
         o="build/wasm/obj/$(basename "${f%.c}").o"
