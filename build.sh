@@ -101,7 +101,7 @@ if [ $want_wasm = 1 ]; then
     echo "build.sh: wasm ($(emcc --version | head -n 1))"
     exports=(malloc free ifc_last_error ifc_model_load ifc_model_free ifc_classify ifc_set_threshold
              ifc_get_threshold ifc_num_layers ifc_num_labels ifc_max_length ifc_hidden_size ifc_stat_kept
-             ifc_stat_ms ifc_stat_flops_f64 ifc_dense_flops_f64)
+             ifc_stat_ms ifc_stat_flops_f64 ifc_dense_flops_f64 ifc_stat_kept_positions)
     list=$(printf '"_%s",' "${exports[@]}")
     EMFLAGS=(-O3 -msimd128 --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1)
     mkdir -p build/wasm/obj web

@@ -37,6 +37,7 @@ static int sample_tokens(ifc_model *m, const ifc_layer *L, float *h, int n) {
         const float drop = A->s[(size_t)(j - 1) * 2], keep = A->s[(size_t)(j - 1) * 2 + 1];
         if (keep - drop > m->threshold) {
             if (kept != j) memcpy(h + (size_t)kept * d, h + (size_t)j * d, (size_t)d * sizeof *h);
+            m->row_pos[kept] = m->row_pos[j];
             kept++;
         }
     }
@@ -107,10 +108,12 @@ uint64_t forward_flops_formula(const ifc_model *m, int n, const int *kept) {
 ifc_status forward_classify(ifc_model *m, const int32_t *ids, const int32_t *types, int n, float *logits) {
     float *h = m->arena.h;
     embed(m, ids, types, n, h);
+    for (int j = 0; j < n; j++) m->row_pos[j] = j;
     for (int i = 0; i < m->cfg.num_layers; i++) {
         const ifc_layer *L = &m->layers[i];
         if (L->sampler) n = sample_tokens(m, L, h, n);
         m->kept[i] = n;
+        memcpy(m->kept_pos + (size_t)i * (size_t)m->cfg.max_position, m->row_pos, (size_t)n * sizeof *m->row_pos);
         if (L->heads > 0) attention_block(m, L, h, n);
         if (L->ffn > 0) ffn_block(m, L, h, n);
     }

@@ -181,6 +181,9 @@ struct ifc_model {
     ifc_arena arena;
     /* statistics of the last successful classify */
     int *kept;          /* [num_layers] */
+    int32_t *row_pos;   /* [max_position] original position of each current row (forward.c) */
+    int32_t *kept_pos;  /* [num_layers, max_position] positions of the rows entering each layer */
+    int classified;     /* a classify has succeeded, so the statistics mean something */
     uint64_t flops;
     double ms;
 };

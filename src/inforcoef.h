@@ -52,6 +52,10 @@ int ifc_hidden_size(const ifc_model *m);
 int      ifc_stat_kept(const ifc_model *m, int layer); /* rows entering `layer` after its sampler */
 uint64_t ifc_stat_flops(const ifc_model *m);           /* docs/model-format.md, "FLOPs accounting" */
 double   ifc_stat_ms(const ifc_model *m);              /* wall time of the call, milliseconds */
+/* Original input positions (0-based, ascending) of the ifc_stat_kept(m, layer) rows entering
+ * `layer`: which tokens survived the samplers up to there. Points into the model; valid until the
+ * next ifc_classify or ifc_model_free. NULL for a bad layer or before the first classify. */
+const int32_t *ifc_stat_kept_positions(const ifc_model *m, int layer);
 /* FLOPs the same model would run on n tokens with nothing dropped. */
 uint64_t ifc_dense_flops(const ifc_model *m, int n);
 

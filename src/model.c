@@ -89,6 +89,8 @@ void ifc_model_free(ifc_model *m) {
     weights_free(m);
     free(m->arena.block);
     free(m->kept);
+    free(m->row_pos);
+    free(m->kept_pos);
     config_free(&m->cfg);
     free(m);
 }
@@ -108,8 +110,11 @@ ifc_status ifc_model_load(const uint8_t *buf, size_t len, ifc_model **out) {
     }
     if ((st = config_parse(f.meta_config, &m->cfg)) == IFC_OK && (st = check_metadata(&f, &m->cfg)) == IFC_OK &&
         (st = weights_load(&f, m)) == IFC_OK && (st = arena_plan(m)) == IFC_OK) {
-        m->kept = calloc((size_t)(m->cfg.num_layers > 0 ? m->cfg.num_layers : 1), sizeof *m->kept);
-        if (!m->kept) st = ifc_fail(IFC_ERR_NOMEM, "out of memory");
+        const size_t layers = (size_t)(m->cfg.num_layers > 0 ? m->cfg.num_layers : 1), P = (size_t)m->cfg.max_position;
+        m->kept = calloc(layers, sizeof *m->kept);
+        m->row_pos = calloc(P, sizeof *m->row_pos);
+        m->kept_pos = calloc(layers * P, sizeof *m->kept_pos); /* P, layers <= 16384: no overflow */
+        if (!m->kept || !m->row_pos || !m->kept_pos) st = ifc_fail(IFC_ERR_NOMEM, "out of memory");
     }
     st_free(&f);
     if (st != IFC_OK) {
@@ -139,6 +144,7 @@ ifc_status ifc_classify(ifc_model *m, const int32_t *ids, const int32_t *types, 
     if (st != IFC_OK) return st;
     m->flops = forward_flops_formula(m, n, m->kept);
     m->ms = ifc_clock_ms() - t0;
+    m->classified = 1;
     return IFC_OK;
 }
 
@@ -154,6 +160,10 @@ int ifc_hidden_size(const ifc_model *m) { return m ? m->cfg.hidden : 0; }
 int ifc_stat_kept(const ifc_model *m, int layer) {
     if (!m || layer < 0 || layer >= m->cfg.num_layers) return -1;
     return m->kept[layer];
+}
+const int32_t *ifc_stat_kept_positions(const ifc_model *m, int layer) {
+    if (!m || !m->classified || layer < 0 || layer >= m->cfg.num_layers) return NULL;
+    return m->kept_pos + (size_t)layer * (size_t)m->cfg.max_position;
 }
 uint64_t ifc_stat_flops(const ifc_model *m) { return m ? m->flops : 0; }
 double ifc_stat_ms(const ifc_model *m) { return m ? m->ms : 0.0; }

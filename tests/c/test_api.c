@@ -93,6 +93,26 @@ void run_api_tests(const char *dir) {
     test_result(st == IFC_OK && first_sampler_layer_kept_one && ifc_stat_flops(m) < ifc_dense_flops(m, 8),
                 "api threshold +inf drops every token but [CLS]", "flops %llu", (unsigned long long)ifc_stat_flops(m));
     test_result(ifc_stat_kept(m, -1) == -1 && ifc_stat_kept(m, layers) == -1, "api stat_kept out of range -> -1", NULL);
+
+    /* kept positions: ascending original indices, [CLS] first, each layer's a subset of the one before */
+    ifc_set_threshold(m, 0.0f);
+    st = ifc_classify(m, ids, types, P, logits);
+    int positions_ok = st == IFC_OK;
+    const int32_t *prev = NULL;
+    int prev_n = P;
+    for (int i = 0; positions_ok && i < layers; i++) {
+        const int32_t *pos = ifc_stat_kept_positions(m, i);
+        const int n = ifc_stat_kept(m, i);
+        positions_ok &= pos != NULL && n >= 1 && n <= prev_n && pos[0] == 0;
+        for (int j = 1; positions_ok && j < n; j++) positions_ok &= pos[j] > pos[j - 1] && pos[j] < P;
+        for (int j = 0, k = 0; positions_ok && prev && j < n; j++) { /* subset of the previous layer's rows */
+            while (k < prev_n && prev[k] < pos[j]) k++;
+            positions_ok &= k < prev_n && prev[k] == pos[j];
+        }
+        if (positions_ok) { prev = pos; prev_n = n; }
+    }
+    test_result(positions_ok && ifc_stat_kept_positions(m, -1) == NULL && ifc_stat_kept_positions(m, layers) == NULL,
+                "api kept positions ascending, nested, [CLS] first", NULL);
     test_result(ifc_stat_ms(m) >= 0.0, "api stat_ms", "%.3f ms", ifc_stat_ms(m));
     test_result(ifc_dense_flops(m, 0) == 0 && ifc_dense_flops(NULL, 8) == 0, "api dense_flops bad args -> 0", NULL);
 
