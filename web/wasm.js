@@ -1,0 +1,130 @@
+// Loads and instantiates web/inforcoef.wasm (a standalone module built by ./build.sh: no Emscripten
+// JS glue). One code path for browsers, workers, bundlers and Node: the module is located with
+// new URL('./inforcoef.wasm', import.meta.url), which bundlers rewrite to the emitted asset; an
+// http(s)/blob URL is fetched, a file: URL (Node) is read with node:fs.
+//
+// Imports the module needs: env.emscripten_notify_memory_growth(i32) (memory grew: views over the
+// old buffer are stale; we make fresh views on every access, so nothing to do) and env.ifc_now_ms()
+// -> f64 (a monotonic clock for ifc_stat_ms).
+
+import { InforcoefError } from './errors.js';
+
+export const DEFAULT_WASM_URL = new URL('./inforcoef.wasm', import.meta.url);
+
+const compiled = new Map(); // URL string -> Promise<WebAssembly.Module>
+
+// Reads a URL to bytes: file: through node:fs (fetch has no file: scheme in Node), others by fetch.
+export async function readUrl(url, onProgress) {
+    url = new URL(url);
+    if (url.protocol === 'file:') {
+        const fsName = 'node:fs/promises'; // a variable, so that browser bundlers do not try to bundle it
+        const fs = await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName);
+        let bytes;
+        try { bytes = new Uint8Array(await fs.readFile(url)); } catch (e) {
+            throw new InforcoefError('IO', `cannot read ${decodeURIComponent(url.pathname)}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: e });
+        }
+        onProgress?.({ loaded: bytes.length, total: bytes.length });
+        return bytes;
+    }
+    let res;
+    try { res = await fetch(url); } catch (e) {
+        throw new InforcoefError('IO', `cannot fetch ${url}: ${e.message}`, { cause: e });
+    }
+    if (!res.ok) throw new InforcoefError('IO', `cannot fetch ${url}: HTTP ${res.status} ${res.statusText}`);
+    const total = Number(res.headers.get('content-length')) || 0;
+    if (!res.body || !onProgress) {
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        onProgress?.({ loaded: bytes.length, total: bytes.length });
+        return bytes;
+    }
+    // Stream, reporting progress per chunk; into one buffer when the length is known.
+    const reader = res.body.getReader();
+    let buf = new Uint8Array(total || 1 << 20), loaded = 0;
+    onProgress({ loaded: 0, total });
+    for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (loaded + value.length > buf.length) {
+            const bigger = new Uint8Array(Math.max(buf.length * 2, loaded + value.length));
+            bigger.set(buf.subarray(0, loaded));
+            buf = bigger;
+        }
+        buf.set(value, loaded);
+        loaded += value.length;
+        onProgress({ loaded, total });
+    }
+    if (total && loaded !== total) onProgress({ loaded, total: loaded });
+    return buf.subarray(0, loaded);
+}
+
+// source: undefined (the package's inforcoef.wasm), a URL or URL string, bytes, or a compiled
+// WebAssembly.Module. Compiled modules are cached per URL.
+export function compileWasm(source = DEFAULT_WASM_URL) {
+    if (source instanceof WebAssembly.Module) return Promise.resolve(source);
+    if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
+    const key = String(source);
+    if (!compiled.has(key)) {
+        const p = readUrl(source).then((bytes) => WebAssembly.compile(bytes)).catch((e) => {
+            compiled.delete(key);
+            if (e instanceof InforcoefError) {
+                throw new InforcoefError('IO', `${e.message} (the wasm runtime; build it with ./build.sh)`, { cause: e });
+            }
+            throw new InforcoefError('RUNTIME', `cannot compile the wasm runtime ${key}: ${e.message}`, { cause: e });
+        });
+        compiled.set(key, p);
+    }
+    return compiled.get(key);
+}
+
+const now = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
+
+// One instance = one heap = one model. Returns the raw exports plus memory helpers.
+export async function instantiateRuntime(wasmSource) {
+    const module = await compileWasm(wasmSource);
+    const env = {
+        emscripten_notify_memory_growth: () => {},
+        ifc_now_ms: now,
+    };
+    const imports = { env };
+    // Anything else the module imports (nothing, in a correct build) fails loudly when called,
+    // instead of failing the whole instantiation.
+    for (const imp of WebAssembly.Module.imports(module)) {
+        if (imp.kind !== 'function') continue;
+        imports[imp.module] ??= {};
+        imports[imp.module][imp.name] ??= () => { throw new Error(`inforcoef.wasm called the unexpected import ${imp.module}.${imp.name}`); };
+    }
+    const instance = await WebAssembly.instantiate(module, imports);
+    const x = instance.exports;
+    for (const name of ['memory', 'malloc', 'free', 'ifc_last_error', 'ifc_model_load', 'ifc_model_free', 'ifc_classify']) {
+        if (!(name in x)) throw new InforcoefError('RUNTIME', `inforcoef.wasm lacks the export ${name}: rebuild it with ./build.sh`);
+    }
+    x._initialize?.(); // standalone reactor modules run their static constructors here
+    return new Runtime(x);
+}
+
+const utf8 = new TextDecoder();
+
+export class Runtime {
+    constructor(exports) { this.x = exports; }
+    get buffer() { return this.x.memory.buffer; } // fresh every time: memory growth replaces it
+    u8(ptr, n) { return new Uint8Array(this.buffer, ptr, n); }
+    i32(ptr, n) { return new Int32Array(this.buffer, ptr, n); }
+    f32(ptr, n) { return new Float32Array(this.buffer, ptr, n); }
+    u32At(ptr) { return new DataView(this.buffer).getUint32(ptr, true); }
+    malloc(n) {
+        const p = this.x.malloc(n);
+        if (!p) throw new InforcoefError('RUNTIME', `the wasm heap cannot allocate ${n} bytes`);
+        return p;
+    }
+    free(p) { if (p) this.x.free(p); }
+    cstring(ptr) {
+        if (!ptr) return '';
+        const mem = new Uint8Array(this.buffer);
+        let end = ptr;
+        while (end < mem.length && mem[end] !== 0) end++;
+        return utf8.decode(mem.subarray(ptr, end));
+    }
+    lastError() { return this.cstring(this.x.ifc_last_error()); }
+}
+
+export const STATUS = ['ok', 'bad argument', 'not a valid safetensors container', 'not a valid model', 'out of memory'];
