@@ -1,0 +1,77 @@
+"""WordPiece tokenizer (train/tokenizer.py) against the BERT uncased rules, on the real vocabulary."""
+import os
+import unittest
+
+from train.tokenizer import WordPieceTokenizer, basic_tokenize
+
+VOCAB = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "vocab",
+                     "bert-base-uncased-vocab.txt")
+
+
+class TestTokenizer(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tok = WordPieceTokenizer.from_file(VOCAB)
+
+    def test_vocab_ids(self):
+        t = self.tok
+        self.assertEqual(len(t), 30522)
+        self.assertEqual((t.pad_id, t.unk_id, t.cls_id, t.sep_id, t.mask_id), (0, 100, 101, 102, 103))
+        self.assertEqual(t.token_to_id["the"], 1996)
+
+    def test_simple_sentence(self):
+        self.assertEqual(self.tok.encode("Hello, world!"), [101, 7592, 1010, 2088, 999, 102])
+        self.assertEqual(self.tok.tokenize("unaffable"), ["una", "##ffa", "##ble"])
+
+    def test_empty_and_whitespace(self):
+        self.assertEqual(self.tok.tokenize_ids(""), [])
+        self.assertEqual(self.tok.tokenize_ids(" \t\n\r\u00a0\u3000 "), [])
+        self.assertEqual(self.tok.encode(""), [101, 102])
+
+    def test_control_and_null_chars_removed(self):
+        # U+0000, U+FFFD and format/control chars are dropped, joining their neighbours.
+        self.assertEqual(basic_tokenize("a\u0000b\ufffdc\u200bd"), ["abcd"])
+        self.assertEqual(basic_tokenize("x\ty\nz"), ["x", "y", "z"])
+
+    def test_lowercase_and_accents(self):
+        self.assertEqual(basic_tokenize("HÉLLO Crème Brûlée"), ["hello", "creme", "brulee"])
+        # NFD of a precomposed char and an already-decomposed one agree
+        self.assertEqual(basic_tokenize("caf\u00e9"), basic_tokenize("cafe\u0301"))
+
+    def test_punctuation(self):
+        # ASCII symbols count as punctuation even where Unicode says symbol ($ ^ ` ~ + < = >).
+        self.assertEqual(basic_tokenize("a$b^c`d~e+f"), ["a", "$", "b", "^", "c", "`", "d", "~", "e", "+", "f"])
+        # Unicode P* punctuation: em dash, inverted question mark, curly quotes.
+        self.assertEqual(basic_tokenize("¿qué—“no”"), ["¿", "que", "—", "“", "no", "”"])
+        self.assertEqual(self.tok.tokenize("don't"), ["don", "'", "t"])
+        # non-ASCII symbols (S*) are not split off
+        self.assertEqual(basic_tokenize("a€b"), ["a€b"])
+
+    def test_cjk_split(self):
+        self.assertEqual(basic_tokenize("ab北京cd"), ["ab", "北", "京", "cd"])
+        # Hiragana is not in the CJK ideograph blocks: stays one word; accent stripping also
+        # removes the combining voicing mark of が (NFD: か + U+3099), as BERT does.
+        self.assertEqual(basic_tokenize("ひらがな"), ["ひらかな"])
+
+    def test_long_and_unknown_words(self):
+        self.assertEqual(self.tok.tokenize("a" * 101), ["[UNK]"])
+        self.assertNotEqual(self.tok.tokenize("a" * 100), ["[UNK]"])
+        # a char with no piece anywhere -> the whole word is [UNK]
+        self.assertEqual(self.tok.tokenize("ab\U0001F9D9cd"), ["[UNK]"])
+
+    def test_special_token_text_is_plain_text(self):
+        self.assertEqual(self.tok.tokenize("[CLS]"), ["[", "cl", "##s", "]"])
+
+    def test_pair_truncation(self):
+        ids, types = self.tok.encode_pair("one two three four five six", "seven", max_len=8)
+        self.assertEqual(len(ids), 8)
+        self.assertEqual(ids[0], 101)
+        self.assertEqual(ids.count(102), 2)
+        self.assertEqual(types, [0] * 6 + [1] * 2)
+        ids = self.tok.encode("word " * 1000, max_len=512)
+        self.assertEqual(len(ids), 512)
+        self.assertEqual(ids[-1], 102)
+
+
+if __name__ == "__main__":
+    unittest.main()
