@@ -7,74 +7,145 @@ strip_accents follows lower-casing).
     ids, types = tok.encode_pair("a", "b", max_len=128)
 
 Rules (in order):
-  1. clean: drop U+0000, U+FFFD and control chars (category C*, except \\t \\n \\r which are
-     whitespace); map every whitespace char (\\t \\n \\r, space, category Zs) to a space.
-  2. put spaces around CJK ideographs (the CJK Unified Ideographs blocks BERT lists).
-  3. split on whitespace; per word: lower-case, NFD, drop combining marks (category Mn);
+  1. clean: drop U+0000, U+FFFD and control/format/private-use chars; map every whitespace char
+     (\\t \\n \\r, White_Space) to a space.
+  2. put spaces around CJK ideographs (the CJK blocks BERT lists, as Hugging Face has them).
+  3. split on whitespace; per word (uncased): NFD, drop non-spacing marks (Mn), lower-case;
      then split off every punctuation char (ASCII 33-47, 58-64, 91-96, 123-126, or category P*).
   4. WordPiece per word: a word longer than 100 chars -> [UNK]; else greedy longest match from
      the left, continuation pieces prefixed "##"; if some position has no match the whole word
      becomes [UNK].
 The JS tokenizer in web/ follows the same rules; tests/python/test_tokenizer.py pins edge cases.
 """
+import os
+import re
 import unicodedata
 
 MAX_CHARS_PER_WORD = 100
 
-
-def _is_whitespace(ch):
-    if ch in (" ", "\t", "\n", "\r"):
-        return True
-    return unicodedata.category(ch) == "Zs"
-
-
-def _is_control(ch):
-    if ch in ("\t", "\n", "\r"):
-        return False
-    return unicodedata.category(ch).startswith("C")
+# Character classes: the tables web/tokenizer.js uses (web/unicode-tables.js, measured on every code
+# point from Hugging Face `tokenizers`), so training and the runtime tokenise identically even where
+# Python's unicodedata is a different Unicode version (unassigned code points, new marks).
+# Without that file, the same rules from unicodedata.
+DROP, SPACE, CJK, STRIP, DECOMP, PUNCT = 1, 2, 4, 8, 16, 32
+TABLES_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "web", "unicode-tables.js")
 
 
-def _is_punctuation(ch):
+def _load_tables(path):
+    """-> (bytearray [0x10000] of class bits, list of (start, end, bit) astral ranges,
+    dict of lower-case exceptions) or None when the file is absent."""
+    if not os.path.exists(path):
+        return None
+    src = open(path, encoding="utf-8").read()
+    bits = {k: int(v) for k, v in re.findall(r'"([A-Z]+)":(\d+)', re.search(r"CLASS_BITS = (\{.*?\})", src).group(1))}
+    bmp = bytearray(0x10000)
+    astral = []
+    for name, body in re.findall(r"([A-Z]+): '([0-9a-z,]*)'", re.search(r"TABLES = \{(.*?)\};", src, re.S).group(1)):
+        nums = [int(x, 36) for x in body.split(",") if x]
+        pos = 0
+        for i in range(0, len(nums) - 1, 2):
+            start = pos + nums[i]; end = start + nums[i + 1]   # [start, end), delta-coded
+            for cp in range(start, min(end, 0x10000)):
+                bmp[cp] |= bits[name]
+            if end > 0x10000:
+                astral.append((max(start, 0x10000), end, bits[name]))
+            pos = end
+    lower = {}
+    m = re.search(r"LOWER_EXCEPTIONS = (\[.*?\]);", src, re.S)
+    if m and m.group(1).strip() != "[]":
+        import json
+        lower = {int(k): v for k, v in json.loads(m.group(1))}
+    return bmp, astral, lower
+
+
+_TABLES = _load_tables(TABLES_JS)
+
+
+def _ud_class(ch):
+    """The same classes from Python's unicodedata (fallback)."""
     cp = ord(ch)
-    # ASCII non-letter/number symbols count as punctuation even when Unicode says S* ($, ^, `...).
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(ch).startswith("P")
+    cat = unicodedata.category(ch)
+    k = 0
+    if ch in (" ", "\t", "\n", "\r") or cat == "Zs":
+        k |= SPACE
+    elif cp == 0 or cp == 0xFFFD or cat.startswith("C"):
+        k |= DROP
+    if (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
+            or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B920 <= cp <= 0x2CEAF
+            or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F):
+        k |= CJK
+    if cat == "Mn":
+        k |= STRIP
+    if unicodedata.decomposition(ch) and not unicodedata.decomposition(ch).startswith("<"):
+        k |= DECOMP
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126 or cat.startswith("P"):
+        k |= PUNCT
+    return k
 
 
-def _is_cjk(cp):
-    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
-            or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF
-            or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
+def char_class(ch):
+    cp = ord(ch)
+    if _TABLES is None:
+        return _ud_class(ch)
+    if cp < 0x10000:
+        return _TABLES[0][cp]
+    k = 0
+    for start, end, bit in _TABLES[1]:
+        if start <= cp < end:
+            k |= bit
+    return k
+
+
+def _strip_accents(w):
+    """NFD, then drop non-spacing marks. Python's NFD is used for the word unless it holds a char
+    Python decomposes but the reference does not (a char newer than the reference's tables)."""
+    if w.isascii():
+        return w
+    if any(ord(c) >= 0x300 and not char_class(c) & DECOMP and unicodedata.normalize("NFD", c) != c for c in w):
+        nfd = "".join(unicodedata.normalize("NFD", c) if char_class(c) & DECOMP else c for c in w)
+    else:
+        nfd = unicodedata.normalize("NFD", w)
+    return "".join(c for c in nfd if not char_class(c) & STRIP)
+
+
+def _lower(w):
+    # The reference lower-cases char by char (no final-sigma rule): do the same when a word holds
+    # a capital sigma, the only context-dependent mapping of str.lower().
+    lower = _TABLES[2] if _TABLES else {}
+    if not lower and "\u03a3" not in w:
+        return w.lower()
+    return "".join(lower.get(ord(c), c.lower()) for c in w)
 
 
 def basic_tokenize(text, do_lower_case=True):
-    """Text -> list of words and punctuation marks (before WordPiece)."""
-    # 1+2: clean and pad CJK in one pass.
+    """Text -> list of words and punctuation marks (before WordPiece). Hugging Face order:
+    clean + pad CJK, strip accents then lower-case (uncased), split whitespace and punctuation."""
     out = []
     for ch in text:
-        cp = ord(ch)
-        if cp == 0 or cp == 0xFFFD or _is_control(ch):
-            continue
-        if _is_whitespace(ch):
+        if ch.isascii():
+            if ch.isalnum() or ch == " ":
+                out.append(ch)
+                continue
+        k = char_class(ch)
+        if k & SPACE:
             out.append(" ")
-        elif _is_cjk(cp):
+        elif k & DROP:
+            continue
+        elif k & CJK:
             out.append(" ")
             out.append(ch)
             out.append(" ")
         else:
             out.append(ch)
-    words = "".join(out).split()
     tokens = []
-    for w in words:
+    for w in "".join(out).split(" "):
+        if not w:
+            continue
         if do_lower_case:
-            w = w.lower()
-            w = unicodedata.normalize("NFD", w)
-            w = "".join(c for c in w if unicodedata.category(c) != "Mn")
-        # 3: split punctuation off as single-char tokens.
+            w = _lower(_strip_accents(w))
         start = 0
         for i, c in enumerate(w):
-            if _is_punctuation(c):
+            if (c.isascii() and not c.isalnum() and c != " ") or (not c.isascii() and char_class(c) & PUNCT):
                 if i > start:
                     tokens.append(w[start:i])
                 tokens.append(c)

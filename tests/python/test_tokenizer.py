@@ -1,8 +1,15 @@
 """WordPiece tokenizer (train/tokenizer.py) against the BERT uncased rules, on the real vocabulary."""
+import json
 import os
+import shutil
+import subprocess
 import unittest
 
+from train import tokenizer as T
+from train.data import read_task
 from train.tokenizer import WordPieceTokenizer, basic_tokenize
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 VOCAB = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "vocab",
                      "bert-base-uncased-vocab.txt")
@@ -71,6 +78,40 @@ class TestTokenizer(unittest.TestCase):
         ids = self.tok.encode("word " * 1000, max_len=512)
         self.assertEqual(len(ids), 512)
         self.assertEqual(ids[-1], 102)
+
+
+    def test_fallback_rules_match_tables_on_common_text(self):
+        # the unicodedata fallback (no web/ tables) gives the same classes on ordinary text
+        for ch in "aZ09 ,.!?'\"-—“”¿éèüñçÉ\t\n北京ひ😀\u00a0\u200b":
+            self.assertEqual(T._ud_class(ch) & ~T.DECOMP, T.char_class(ch) & ~T.DECOMP, repr(ch))
+
+
+class TestAgreesWithRuntimeTokenizer(unittest.TestCase):
+    """Same ids as web/tokenizer.js (itself checked against Hugging Face `tokenizers`) on the JS
+    suite's edge cases and on every SST-2 / MRPC dev sentence: training and the runtime must
+    tokenise alike."""
+
+    def test_agreement(self):
+        if shutil.which("node") is None:
+            self.skipTest("node not installed")
+        texts = [a for a, _, _ in read_task("sst2", "dev")]
+        texts += [x for a, b, _ in read_task("mrpc", "dev") for x in (a, b)]
+        script = (
+            "import fs from 'node:fs';"
+            "import { BertTokenizer } from './web/tokenizer.js';"
+            "import { EDGE_TEXTS } from './tests/js/tokenizer-cases.mjs';"
+            "const vocab = fs.readFileSync(process.argv[1], 'utf8').split('\\n'); if (vocab.at(-1) === '') vocab.pop();"
+            "const t = new BertTokenizer(vocab);"
+            "const extra = JSON.parse(fs.readFileSync(0, 'utf8'));"
+            "console.log(JSON.stringify(EDGE_TEXTS.concat(extra).map(s => [s, Array.from(t.encode(s).ids)])));")
+        r = subprocess.run(["node", "--input-type=module", "-e", script, os.path.abspath(VOCAB)],
+                           input=json.dumps(texts), capture_output=True, text=True, cwd=ROOT, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        cases = json.loads(r.stdout)
+        self.assertGreater(len(cases), len(texts))
+        tok = WordPieceTokenizer.from_file(VOCAB)
+        bad = [(s, tok.encode(s, 512), ids) for s, ids in cases if tok.encode(s, 512) != ids]
+        self.assertEqual(bad, [])
 
 
 if __name__ == "__main__":
