@@ -27,6 +27,7 @@ export function parseSafetensors(bytes) {
         throw new InforcoefError('NOT_SAFETENSORS', `not a safetensors file: its first 8 bytes give a header length of ${hi * 2 ** 32 + lo} (must be 2..${MAX_HEADER})`);
     }
     const n = lo;
+    if (size === 8) throw new InforcoefError('TRUNCATED', `truncated safetensors file: the header needs ${8 + lo} bytes, the file has 8`);
     if (!looksJson) throw new InforcoefError('NOT_SAFETENSORS', 'not a safetensors file: no JSON header after the 8-byte length');
     if (8 + n > size) {
         throw new InforcoefError('TRUNCATED', `truncated safetensors file: the header needs ${8 + n} bytes, the file has ${size}`);

@@ -96,10 +96,16 @@ test('explain: tokens, kept rows per layer, FLOPs, time', async () => {
     assert.equal(r.layers.length, clf.numLayers);
     assert.equal(r.layers[0].kept, r.ids.length); // layer 0 has no sampler in this fixture
     for (let i = 1; i < r.layers.length; i++) assert.ok(r.layers[i].kept <= r.layers[i - 1].kept && r.layers[i].kept >= 1);
-    if (clf.keptPositions) {
-        for (const l of r.layers) { assert.equal(l.positions.length, l.kept); assert.equal(l.positions[0], 0); }
-    } else {
-        assert.equal(r.layers[1].positions, null);
+    // which tokens survive: positions ascending from [CLS], each layer a subset of the one before
+    assert.ok(clf.keptPositions, 'this runtime build reports kept positions');
+    let prev = r.ids.map((_, i) => i);
+    for (const l of r.layers) {
+        assert.equal(l.positions.length, l.kept);
+        assert.equal(l.positions[0], 0);
+        for (let i = 1; i < l.positions.length; i++) assert.ok(l.positions[i] > l.positions[i - 1]);
+        assert.ok(l.positions.every((p) => prev.includes(p)));
+        assert.deepEqual(l.tokens, l.positions.map((p) => r.tokens[p]));
+        prev = l.positions;
     }
     assert.ok(r.flops > 0 && r.flops <= r.denseFlops);
     assert.equal(r.denseFlops, clf.denseFlops(r.ids.length));

@@ -34,12 +34,14 @@ export function joinSafetensors(header, data) {
 }
 
 // A copy of a fixture with edit(header, config) applied (config: the parsed __metadata__.config,
-// written back after the edit).
+// written back after the edit unless the edit set __metadata__.config itself).
 export function editedFixture(edit, name = 'sampled', dtype = 'f32') {
     const { header, data } = splitSafetensors(fixtureBytes(name, dtype));
-    const config = JSON.parse(header.__metadata__.config);
+    const original = header.__metadata__.config;
+    const config = JSON.parse(original);
     edit(header, config);
-    if (header.__metadata__ && header.__metadata__.config !== undefined) header.__metadata__.config = JSON.stringify(config);
+    // write the edited config back, unless the edit replaced the config string itself
+    if (header.__metadata__ && header.__metadata__.config === original) header.__metadata__.config = JSON.stringify(config);
     return joinSafetensors(header, data);
 }
 
