@@ -53,7 +53,7 @@ export async function readUrl(url, onProgress) {
         loaded += value.length;
         onProgress({ loaded, total });
     }
-    if (total && loaded !== total) onProgress({ loaded, total: loaded });
+    if (loaded !== total) onProgress({ loaded, total: loaded }); // the last event says 100%, also without a content-length
     return buf.subarray(0, loaded);
 }
 
