@@ -11,12 +11,6 @@ import { EDGE_TEXTS, EDGE_PAIRS } from './tokenizer-cases.mjs';
 const clfPromise = load(fixturePath('sampled'));
 const MB10 = 10 * 1024 * 1024;
 
-function timed(fn) {
-    const t0 = performance.now();
-    const r = fn();
-    return [r, performance.now() - t0];
-}
-
 test('10 MB texts are cut to the model length (documented truncation), quickly', async () => {
     const clf = await clfPromise;
     const inputs = {
