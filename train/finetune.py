@@ -150,6 +150,8 @@ def main(argv=None):
     ap.add_argument("--dev-limit", type=int, default=0, help="tests: only this many dev examples")
     ap.add_argument("--eval-every", type=int, default=0, help="steps; 0: 4 times per epoch")
     ap.add_argument("--patience", type=int, default=4)
+    ap.add_argument("--max-minutes", type=float, default=0, help="wall-clock cap on training; the "
+                    "held-out metric is evaluated at the stop and the best state kept")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--export", default="", help="write DIR/<task>.{f32,i8}.safetensors")
     ap.add_argument("--device", default="auto")
@@ -194,6 +196,7 @@ def main(argv=None):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, linear_schedule(max(1, int(a.warmup * total)), total))
 
     log = open(os.path.join(a.out, "log.jsonl"), "w") if rt.is_main else None
+    t_train = time.time()
     bar = None
     if rt.is_main and not a.no_progress:
         from tqdm import tqdm
@@ -219,7 +222,10 @@ def main(argv=None):
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-            if step % eval_every == 0 or step == total:
+            out_of_time = bool(a.max_minutes) and time.time() - t_train > a.max_minutes * 60
+            if rt.distributed:  # every rank must stop at the same step
+                out_of_time = rt.all_reduce_sum(torch.tensor(float(out_of_time), device=rt.device)).item() > 0
+            if step % eval_every == 0 or step == total or out_of_time:
                 pred, _ = predict(model, held, rt)
                 m = metric(pred, [x[2] for x in held])
                 if rt.is_main:
@@ -235,7 +241,7 @@ def main(argv=None):
                     bad += 1
                     if bad >= a.patience:
                         done = True
-            if step >= total or done:
+            if step >= total or done or out_of_time:
                 done = True
                 break
         epoch += 1
@@ -247,7 +253,7 @@ def main(argv=None):
     dev_m = all_metrics(pred, gold)
     result = {"task": task, "metric": metric_name, "dev": round(dev_m[metric_name], 4),
               "dev_all": {k: round(v, 4) for k, v in dev_m.items()}, "heldout": round(best, 4),
-              "best_step": best_step, "steps": step, "init": a.init,
+              "best_step": best_step, "steps": step, "planned_steps": total, "init": a.init,
               "params": sum(p.numel() for p in model.parameters()),
               "dev_mean_len": round(sum(len(x[0]) for x in dev) / max(1, len(dev)), 1),
               "train_seconds": round(time.time() - t0, 1), "argv": sys.argv[1:] if argv is None else list(argv)}

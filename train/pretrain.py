@@ -339,5 +339,29 @@ def main(argv=None):
     return model
 
 
+def plot_log(log_path, png_path):
+    """Training loss (smoothed) and held-out MLM loss / accuracy from log.jsonl -> PNG.
+        python3 -m train.pretrain plot /work/runs/pt_4l256/log.jsonl train/pretrain_curve.png"""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    recs = [json.loads(l) for l in open(log_path)]
+    tr = [r for r in recs if "loss" in r]
+    va = [r for r in recs if "val_loss" in r]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax[0].plot([r["step"] for r in tr], [r["loss"] for r in tr], lw=0.8, label="train MLM loss")
+    ax[0].plot([r["step"] for r in va], [r["val_loss"] for r in va], "o-", label="held-out MLM loss")
+    ax[0].set_xlabel("step"); ax[0].set_ylabel("cross-entropy (nats)"); ax[0].legend(); ax[0].grid(alpha=0.3)
+    ax[1].plot([r["step"] for r in tr], [r["acc"] for r in tr], lw=0.8, label="train MLM acc")
+    ax[1].plot([r["step"] for r in va], [r["val_acc"] for r in va], "o-", label="held-out MLM acc")
+    ax[1].set_xlabel("step"); ax[1].set_ylabel("masked-token accuracy"); ax[1].legend(); ax[1].grid(alpha=0.3)
+    fig.suptitle(os.path.basename(os.path.dirname(os.path.abspath(log_path))))
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=90)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 4 and sys.argv[1] == "plot":
+        plot_log(sys.argv[2], sys.argv[3])
+    else:
+        main()
