@@ -346,8 +346,9 @@ def plot_log(log_path, png_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     recs = [json.loads(l) for l in open(log_path)]
-    tr = [r for r in recs if "loss" in r]
-    va = [r for r in recs if "val_loss" in r]
+    # a resumed run logs again the steps after its checkpoint: the last record of a step wins
+    tr = sorted({r["step"]: r for r in recs if "loss" in r}.values(), key=lambda r: r["step"])
+    va = sorted({r["step"]: r for r in recs if "val_loss" in r}.values(), key=lambda r: r["step"])
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
     ax[0].plot([r["step"] for r in tr], [r["loss"] for r in tr], lw=0.8, label="train MLM loss")
     ax[0].plot([r["step"] for r in va], [r["val_loss"] for r in va], "o-", label="held-out MLM loss")
@@ -360,8 +361,42 @@ def plot_log(log_path, png_path):
     fig.savefig(png_path, dpi=90)
 
 
+def bench(shapes, cache="/work/runs/pretrain_cache", steps=5, threads=1):
+    """Pretraining tokens/s of full training steps (mask, forward, MLM head, backward, clip, AdamW)
+    for shapes "layers,hidden,heads,ffn,batch"; the first 2 steps are warm-up, not timed.
+        python3 -m train.pretrain bench 2,128,2,512,32 4,256,4,1024,32"""
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+    tok = load_tokenizer()
+    special, cont = make_special_table(tok)
+    train = PackedCorpus(os.path.join(cache, "train.u16"), 128, tok.cls_id, tok.sep_id)
+    for spec in shapes:
+        L, d, h, f, B = (int(x) for x in spec.split(","))
+        torch.manual_seed(0)
+        model = MLMModel(M.ModelConfig.dense(L, d, h, f, vocab_size=len(tok)))
+        opt = torch.optim.AdamW(param_groups(model, 0.01), lr=1e-4)
+        times = []
+        for s in range(steps + 2):
+            t = time.time()
+            ids = torch.from_numpy(train.batch(range(s * B, (s + 1) * B)))
+            inputs, labels = mask_tokens(ids, torch.Generator().manual_seed(s), special, cont,
+                                         tok.mask_id, len(tok))
+            loss, _, m = model(inputs, labels)
+            opt.zero_grad(set_to_none=True)
+            (loss / m).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            times.append(time.time() - t)
+        dt = sum(times[2:]) / steps
+        n = sum(p.numel() for p in model.encoder.parameters())
+        print(f"layers {L} hidden {d} heads {h} ffn {f} batch {B}: encoder params {n / 1e6:.2f}M, "
+              f"{dt:.2f} s/step, {B * 128 / dt:.0f} tokens/s", flush=True)
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "plot":
         plot_log(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) > 2 and sys.argv[1] == "bench":
+        bench(sys.argv[2:])
     else:
         main()
