@@ -38,7 +38,8 @@ void ifc_model_free(ifc_model *m);
  * types < type_vocab_size. logits receives ifc_num_labels(m) floats. */
 ifc_status ifc_classify(ifc_model *m, const int32_t *ids, const int32_t *types, int n, float *logits);
 
-/* Token-sampler keep threshold (default: the file's keep_threshold). -INFINITY keeps all. */
+/* Token-sampler keep threshold (default: the file's keep_threshold). -INFINITY keeps all;
+ * NaN is read as -INFINITY (ifc_get_threshold then returns -INFINITY). */
 void  ifc_set_threshold(ifc_model *m, float threshold);
 float ifc_get_threshold(const ifc_model *m);
 

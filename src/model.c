@@ -71,10 +71,15 @@ ifc_status arena_plan(ifc_model *m) {
     return IFC_OK;
 }
 
-static ifc_status check_metadata(const st_file *f, const ifc_config *c) {
+/* Checked before the config, so that a foreign safetensors file is called what it is. */
+static ifc_status check_format(const st_file *f) {
     if (!f->meta_format) return ifc_fail(IFC_ERR_MODEL, "__metadata__ has no \"format\": not an inforcoef model");
     if (strcmp(f->meta_format, "inforcoef") != 0)
         return ifc_fail(IFC_ERR_MODEL, "__metadata__ format is '%.40s', not 'inforcoef'", f->meta_format);
+    return IFC_OK;
+}
+
+static ifc_status check_metadata(const st_file *f, const ifc_config *c) {
     if (!f->meta_vocab) return ifc_fail(IFC_ERR_MODEL, "__metadata__ has no \"vocab\"");
     /* tokens joined by '\n': V tokens have V - 1 separators */
     size_t lines = 1;
@@ -108,7 +113,7 @@ ifc_status ifc_model_load(const uint8_t *buf, size_t len, ifc_model **out) {
         st_free(&f);
         return ifc_fail(IFC_ERR_NOMEM, "out of memory for the model");
     }
-    if ((st = config_parse(f.meta_config, &m->cfg)) == IFC_OK && (st = check_metadata(&f, &m->cfg)) == IFC_OK &&
+    if ((st = check_format(&f)) == IFC_OK && (st = config_parse(f.meta_config, &m->cfg)) == IFC_OK && (st = check_metadata(&f, &m->cfg)) == IFC_OK &&
         (st = weights_load(&f, m)) == IFC_OK && (st = arena_plan(m)) == IFC_OK) {
         const size_t layers = (size_t)(m->cfg.num_layers > 0 ? m->cfg.num_layers : 1), P = (size_t)m->cfg.max_position;
         m->kept = calloc(layers, sizeof *m->kept);
@@ -149,7 +154,9 @@ ifc_status ifc_classify(ifc_model *m, const int32_t *ids, const int32_t *types, 
 }
 
 void ifc_set_threshold(ifc_model *m, float threshold) {
-    if (m) m->threshold = threshold;
+    /* NaN would compare false against every score and silently drop every token but [CLS]:
+     * it is read as "no threshold", -INFINITY (keep every token). */
+    if (m) m->threshold = isnan(threshold) ? -INFINITY : threshold;
 }
 float ifc_get_threshold(const ifc_model *m) { return m ? m->threshold : 0.0f; }
 int ifc_num_layers(const ifc_model *m) { return m ? m->cfg.num_layers : 0; }

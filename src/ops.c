@@ -157,10 +157,13 @@ static float row_sqdev(const float *x, int d, float mean) {
     return s;
 }
 
-/* y[d] = (x - mean) / sqrt(var + eps) * w + b, biased variance (y may equal x). */
+/* y[d] = (x - mean) / sqrt(var + eps) * w + b, biased variance (y may equal x).
+ * var + eps == 0 (a constant row with layer_norm_eps 0, which the spec allows) would give
+ * 0 * inf = NaN: the normalised row is taken as 0 there, so y = b. */
 static void layernorm_row(float *y, const float *x, int d, const ifc_norm *nrm, float eps) {
     const float mean = row_sum(x, d) / (float)d;
-    const float rstd = 1.0f / sqrtf(row_sqdev(x, d, mean) / (float)d + eps);
+    const float var_eps = row_sqdev(x, d, mean) / (float)d + eps;
+    const float rstd = var_eps > 0.0f ? 1.0f / sqrtf(var_eps) : 0.0f;
     for (int i = 0; i < d; i++) y[i] = (x[i] - mean) * rstd * nrm->w[i] + nrm->b[i];
 }
 
