@@ -61,7 +61,8 @@ fi
 
 SRC=(src/errors.c src/clock.c src/safetensors.c src/config.c src/weights.c src/gemm.c src/ops.c
      src/forward.c src/model.c src/wasm_exports.c)
-TESTS=(tests/c/test_main.c tests/c/test_golden.c tests/c/test_api.c tests/c/test_malformed.c)
+TESTS=(tests/c/test_main.c tests/c/test_golden.c tests/c/test_api.c tests/c/test_malformed.c tests/c/test_bad_corpus.c
+       tests/c/test_numerics.c)
 WARN=(-std=c11 -Wall -Wextra -Werror)
 
 # build_lib OUTDIR CFLAGS...: objects of src/ + cJSON into OUTDIR/libinforcoef.a

@@ -70,11 +70,17 @@ uint8_t *read_fixture_model(const char *dir, const char *name, const char *dtype
     return read_file(path, len);
 }
 
+/* tests/c/test_bad_corpus.c, tests/c/test_numerics.c */
+void run_bad_corpus_tests(const char *fixtures_dir);
+void run_numerics_tests(const char *fixtures_dir);
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/fixtures";
     run_golden_tests(dir);
     run_api_tests(dir);
     run_malformed_tests(dir);
+    run_bad_corpus_tests(dir);
+    run_numerics_tests(dir);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
