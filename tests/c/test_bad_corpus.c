@@ -3,8 +3,9 @@
  * and a message containing the manifest's substring, and leave the model pointer NULL.
  * ("ok" files are degenerate but valid models: tests/c/test_numerics.c runs them.)
  *
- * Then fuzz/regressions/: inputs the fuzzers once crashed on (fuzz/README.md). Each must load or
- * be refused with a message, and a loaded one must classify, without any sanitizer report.
+ * Then fuzz/regressions/: inputs the fuzzers once crashed on (fuzz/README.md). A fuzz_load input
+ * must load or be refused with a message, and a loaded one must classify, without any sanitizer
+ * report; a fuzz_model input (named model-*) must pass fuzz/model_gen.h's property check.
  *
  * Each file is copied into a buffer of exactly its size, so that a one-byte over-read is an
  * AddressSanitizer report (scripts/sanitize.sh) or a valgrind error (scripts/valgrind.sh). */
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../fuzz/model_gen.h"
 #include "test_util.h"
 
 void run_bad_corpus_tests(const char *fixtures_dir);
@@ -66,6 +68,12 @@ static void regression_test(const char *path, const char *name) {
     snprintf(label, sizeof label, "fuzz regression %s", name);
     if (!buf) {
         test_result(0, label, "unreadable");
+        return;
+    }
+    if (strncmp(name, "model-", 6) == 0) { /* a fuzz_model input: bytes for model_gen.h */
+        const char *why = mg_check(buf, len);
+        free(buf);
+        test_result(why == NULL, label, "%s", why ? why : "properties hold");
         return;
     }
     ifc_model *m = NULL;
