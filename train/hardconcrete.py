@@ -115,20 +115,48 @@ class CoFiGates(nn.Module):
         """Scalar tensor, differentiable in every log_alpha."""
         return 1.0 - self.expected_size() / self.prunable_params()
 
+    def expected_hidden_sparsity(self):
+        """1 - E[kept hidden dims] / d: for the optional hidden-size constraint of train/prune.py."""
+        return 1.0 - prob_nonzero(self.log_alpha["hidden_z"]).sum() / self.hidden
+
     def sample(self):
         """Training-mode gates: dict name -> tensor (shapes in the module docstring)."""
         return {k: sample_gates(v) for k, v in self.log_alpha.items()}
 
     @torch.no_grad()
-    def deterministic(self):
+    def deterministic(self, target=None, hidden_keep=None):
         """Binary gates; hidden_z, head_z, intermediate_z per row, the block gates per layer.
 
         A block gate is a single unit per layer, so it is decided on its own P(z != 0) > 0.5
         (CoFi rounds the expected zeros of a size-1 group, which is the same thing).
+
+        target / hidden_keep: CoFi reads the gates as they are at the end of a long run, when the
+        expected sparsity has settled on the target. A short run ends wherever the min-max game
+        happens to be, so optionally every log_alpha is shifted by one common constant (found by
+        bisection; the ranking of units inside each group is untouched) until the binary gates
+        meet the target sparsity (and the hidden dims first, when hidden_keep is given).
         """
-        z = {k: deterministic_gates(self.log_alpha[k]) for k in ("hidden_z", "head_z", "intermediate_z")}
+        la = {k: v.detach().clone() for k, v in self.log_alpha.items()}
+        if hidden_keep:
+            want = max(1, int(round(hidden_keep * self.hidden)))
+            shift = _bisect_shift(lambda c: int(deterministic_gates(la["hidden_z"] + c).sum()) >= want)
+            la["hidden_z"] = la["hidden_z"] + shift
+        if target is not None:
+            others = [k for k in la if k != "hidden_z" or not hidden_keep]
+
+            def dense_enough(c):
+                moved = {k: (v + c if k in others else v) for k, v in la.items()}
+                return self.sparsity_of(self._binary(moved), self.head_size) <= target
+            shift = _bisect_shift(dense_enough)
+            for k in others:
+                la[k] = la[k] + shift
+        return self._binary(la)
+
+    @staticmethod
+    def _binary(la):
+        z = {k: deterministic_gates(la[k]) for k in ("hidden_z", "head_z", "intermediate_z")}
         for k in ("mha_z", "ffn_z"):
-            z[k] = (prob_nonzero(self.log_alpha[k]) > 0.5).float()
+            z[k] = (prob_nonzero(la[k]) > 0.5).float()
         # A block with no unit left is a removed block, and a removed block has no units.
         z["mha_z"] = z["mha_z"] * (z["head_z"].sum(-1) > 0).float()
         z["ffn_z"] = z["ffn_z"] * (z["intermediate_z"].sum(-1) > 0).float()
@@ -147,6 +175,21 @@ class CoFiGates(nn.Module):
         neurons = (z["intermediate_z"] * z["ffn_z"].unsqueeze(-1)).sum()
         size = hid * heads * 4 * head_size + hid * neurons * 2
         return float(1.0 - size / (L * (4 * d * H * head_size + 2 * d * Fw)))
+
+
+def _bisect_shift(ok, lo=-30.0, hi=30.0, iters=40):
+    """Smallest shift c in [lo, hi] with ok(c) True, for ok monotone (False ... True)."""
+    if ok(lo):
+        return lo
+    if not ok(hi):
+        return hi
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 class Lagrangian(nn.Module):

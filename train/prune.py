@@ -8,7 +8,9 @@
                                                                      t ramped s(0) -> target
     three optimizers: the model (+ the distillation map) and the gates minimise, the two
     Lagrange multipliers maximise (gradient ascent);
-    then    gates -> binary (deterministic) -> the masked rows/columns/heads/blocks/hidden dims are
+    then    gates -> binary (deterministic; one common shift of log_alpha makes them meet the target
+            exactly, since a short run ends wherever the min-max game is) -> the masked
+            rows/columns/heads/blocks/hidden dims are
             cut out of the weights (train/materialize.py) -> fine-tune the small model with
             KD + layerwise distillation against the same teacher.
 
@@ -40,6 +42,7 @@ class PruneArgs:
     warmup_steps: int = 600        # target sparsity ramps linearly 0 -> sparsity over these
     lr: float = 1e-4               # model and distillation map
     reg_lr: float = 0.1            # gates (log_alpha) and Lagrange multipliers
+    hidden_keep: float = 0.0       # >0: also constrain E[kept hidden dims] / d to this (own Lagrangian)
     batch_size: int = 32
     temperature: float = 2.0       # logit KD temperature
     kd_alpha: float = 1.0
@@ -47,6 +50,8 @@ class PruneArgs:
     finetune_steps: int = 1000     # after materialisation
     finetune_lr: float = 1e-4
     eval_every: int = 250          # fine-tuning: check the held-out train slice this often
+    train_word_embeddings: bool = False   # off: the [V, d] table stays as the teacher's (half the
+                                          # step time on CPU: AdamW over V x d weights every step)
     seed: int = 0
     log_every: int = 50
 
@@ -67,6 +72,12 @@ def _distill_losses(student_out, teacher_out, mask, layer_distill, present, args
     return kd, lay, align
 
 
+def trainable(model, train_word_embeddings):
+    """Parameters to optimise; the word-embedding table is frozen unless asked for."""
+    model.embeddings.word_embeddings.weight.requires_grad_(bool(train_word_embeddings))
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def _teacher_forward(teacher, ids, types, mask):
     # Dense teacher, no samplers: the batched masked path equals the compact reference.
     with torch.no_grad():
@@ -82,17 +93,20 @@ def prune(teacher, train_ex, task, args: PruneArgs, device="cpu", log=print):
     cfg = teacher.config
     gates = gates_for(cfg).to(device)
     lag = hc.Lagrangian().to(device)
+    lag_h = hc.Lagrangian().to(device)       # hidden-size constraint (used when hidden_keep > 0)
     ld = LayerDistill(cfg.hidden_size, cfg.hidden_size, default_teacher_layers(cfg.num_layers)).to(device)
-    opt = torch.optim.AdamW(list(student.parameters()) + list(ld.parameters()), lr=args.lr,
-                            weight_decay=0.0)
+    params = trainable(student, args.train_word_embeddings)
+    opt = torch.optim.AdamW(params + list(ld.parameters()), lr=args.lr, weight_decay=0.0)
     opt_g = torch.optim.AdamW(gates.parameters(), lr=args.reg_lr, weight_decay=0.0)
-    opt_l = lag.optimizer(args.reg_lr)
+    opt_l = torch.optim.AdamW(list(lag.parameters()) + list(lag_h.parameters()), lr=args.reg_lr,
+                              weight_decay=0.0, maximize=True)
     it = train_batches(train_ex, args.batch_size, rng)
     hist = []
     # The ramp starts at the gates' initial expected sparsity (~0.42 at CoFi's init) rather than
     # CoFi's 0: from 0 the gates first close up towards 0 and then have to be pushed back, which
     # costs a few hundred steps and overshoots in a short run.
     s0 = gates.expected_sparsity().item()
+    h0 = gates.expected_hidden_sparsity().item()
     t0 = time.time()
     for step in range(args.steps):
         ids, types, mask, _ = to_batch(next(it), device)
@@ -104,15 +118,22 @@ def prune(teacher, train_ex, task, args: PruneArgs, device="cpu", log=print):
         es = gates.expected_sparsity()
         target = hc.target_at(step, args.warmup_steps, args.sparsity, start=min(s0, args.sparsity))
         lagr = lag(es, target)
+        if args.hidden_keep > 0:
+            # CoFi's single constraint tends to keep every hidden dim and cut heads / FFN instead;
+            # a narrower residual stream makes the token samplers (d x d) and the embedding
+            # table cheaper, so optionally ask for it explicitly.
+            th = hc.target_at(step, args.warmup_steps, 1.0 - args.hidden_keep, start=min(h0, 1.0 - args.hidden_keep))
+            lagr = lagr + lag_h(gates.expected_hidden_sparsity(), th)
         loss = args.kd_alpha * kd + args.layer_alpha * lay + lagr
         opt.zero_grad(set_to_none=True); opt_g.zero_grad(set_to_none=True); opt_l.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step(); opt_g.step(); opt_l.step()
         if step % args.log_every == 0 or step == args.steps - 1:
             rec = {"step": step, "kd": round(kd.item(), 4), "layer": round(lay.item(), 4),
                    "expected_sparsity": round(es.item(), 4), "target": round(target, 4),
                    "lambda1": round(lag.lambda_1.item(), 4), "lambda2": round(lag.lambda_2.item(), 4),
+                   "expected_hidden": round(gates.hidden * (1 - gates.expected_hidden_sparsity().item()), 1),
                    "s": round(time.time() - t0, 1)}
             hist.append(rec)
             log(f"prune {json.dumps(rec)}")
@@ -139,8 +160,8 @@ def finetune(teacher, student, train_ex, heldout_ex, task, args: PruneArgs, laye
         with torch.no_grad():
             ld.map.load_state_dict(layer_map)
     present = torch.tensor([l.heads > 0 or l.ffn > 0 for l in student.config.layers])
-    opt = torch.optim.AdamW(list(student.parameters()) + list(ld.parameters()), lr=args.finetune_lr,
-                            weight_decay=0.0)
+    params = trainable(student, args.train_word_embeddings)
+    opt = torch.optim.AdamW(params + list(ld.parameters()), lr=args.finetune_lr, weight_decay=0.0)
     total = max(1, args.finetune_steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1.0 - s / total))
     it = train_batches(train_ex, args.batch_size, rng)
@@ -156,7 +177,7 @@ def finetune(teacher, student, train_ex, heldout_ex, task, args: PruneArgs, laye
         loss = args.kd_alpha * kd + args.layer_alpha * lay
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step(); sched.step()
         if step % args.log_every == 0:
             log(f"finetune step {step} kd {kd.item():.4f} layer {lay.item():.4f} {time.time() - t0:.0f}s")
@@ -180,7 +201,8 @@ def run_stage1(teacher, train_ex, heldout_ex, task, args: PruneArgs, device="cpu
     """Prune -> binary gates -> materialise -> fine-tune. Returns (small model, report dict)."""
     student, gates, ld, hist = prune(teacher, train_ex, task, args, device, log)
     student.eval()
-    z = {k: v.to(device) for k, v in gates.deterministic().items()}
+    z = {k: v.to(device) for k, v in
+         gates.deterministic(target=args.sparsity, hidden_keep=args.hidden_keep or None).items()}
     sparsity = hc.CoFiGates.sparsity_of(z, teacher.config.head_size)
     log(f"binary gates: sparsity {sparsity:.4f}, hidden {int(z['hidden_z'].sum())}, "
         f"heads {z['head_z'].sum(-1).tolist()}, ffn {z['intermediate_z'].sum(-1).tolist()}")
@@ -193,20 +215,20 @@ def run_stage1(teacher, train_ex, heldout_ex, task, args: PruneArgs, device="cpu
 
 
 # ----------------------------------------------------------------------------------------------
-# checkpoints between stages (plain torch files; the shipped format is written by train.export)
+# checkpoints between stages: train/checkpoint.py's format, so `python3 -m train.export` reads them
 
 def save_checkpoint(model, path, extra=None):
+    from train import checkpoint
+    extra = dict(extra or {})
+    vocab = extra.pop("vocab", None)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
-    torch.save({"config": model.config.to_dict(training=True),
-                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "extra": extra or {}}, tmp)
+    checkpoint.save_checkpoint(tmp, model, vocab, **extra)
     os.replace(tmp, path)
 
 
 def load_checkpoint(path):
-    from train.model import InforCoefModel, ModelConfig
-    ck = torch.load(path, map_location="cpu")
-    model = InforCoefModel(ModelConfig(**{k: v for k, v in ck["config"].items() if k != "format_version"}))
-    model.load_state_dict(ck["state_dict"])
-    return model.eval(), ck.get("extra", {})
+    """-> (model in eval mode, extra dict with "vocab")."""
+    from train import checkpoint
+    model, vocab, extra = checkpoint.load_checkpoint(path)
+    return model.eval(), {**extra, "vocab": vocab}

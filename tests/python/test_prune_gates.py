@@ -60,6 +60,27 @@ class HardConcreteTest(unittest.TestCase):
             self.assertTrue(torch.all((v == 0) | (v == 1)))
 
 
+    def test_deterministic_gates_shifted_to_target(self):
+        torch.manual_seed(3)
+        g = hc.CoFiGates(n_layers=3, n_heads=4, head_size=8, ffn=64, hidden=32)
+        with torch.no_grad():
+            for v in g.log_alpha.values():
+                v.normal_(0.0, 2.0)
+        for target in (0.5, 0.8, 0.95):
+            z = g.deterministic(target=target)
+            s = hc.CoFiGates.sparsity_of(z, 8)
+            self.assertLessEqual(s, target + 1e-9)
+            self.assertGreater(s, target - 0.03, (target, s))
+        z = g.deterministic(target=0.8, hidden_keep=0.5)
+        self.assertEqual(int(z["hidden_z"].sum()), 16)
+        self.assertAlmostEqual(hc.CoFiGates.sparsity_of(z, 8), 0.8, delta=0.03)
+        # The ranking inside a group is the learned one: kept FFN neurons have the largest log_alpha.
+        la = g.log_alpha["intermediate_z"][0]
+        kept = z["intermediate_z"][0] > 0
+        if 0 < int(kept.sum()) < 64:
+            self.assertGreaterEqual(la[kept].min().item(), la[~kept].max().item())
+
+
 class LagrangianTest(unittest.TestCase):
     def test_lambdas_push_sparsity_to_target(self):
         """Only the Lagrangian acts (no task loss to resist it): the expected sparsity must leave
