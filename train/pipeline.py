@@ -36,7 +36,6 @@ import time
 from dataclasses import asdict, fields
 
 import torch
-import torch.nn as nn
 
 from train import data
 from train.calibrate import calibrate_model, flops_ratio_fn
@@ -61,14 +60,11 @@ class Log:
 
 
 def load_teacher(path):
-    """A model file (.safetensors, the spec's format) or a checkpoint of train/prune.py (.pt).
+    """Any SOURCE of `python3 -m train.export` (model file, checkpoint, Hugging Face BERT).
     -> (model in eval mode, vocab list)."""
-    if path.endswith(".safetensors"):
-        from train.model_file import load_model
-        model, vocab, _ = load_model(path)
-        return model.eval(), list(vocab)
-    model, extra = load_checkpoint(path)
-    return model, list(extra.get("vocab") or data.load_tokenizer().vocab)
+    from train.export import load_source
+    model, vocab = load_source(path)
+    return model.eval(), list(vocab or data.load_tokenizer().vocab)
 
 
 def task_examples(task, tok, max_len, seed, heldout, train_limit=None, dev_limit=None, cache_dir=None):
@@ -120,28 +116,91 @@ def read_json(path):
 
 def vocab_keep_ids(vocab, examples):
     """Ids to keep: the special tokens, every single character and ##character (so any word still
-    tokenises to something other than [UNK]), and every token the training examples use."""
-    keep = set()
-    for i, t in enumerate(vocab):
-        if t.startswith("[") and t.endswith("]") and not t.startswith("[unused"):
-            keep.add(i)
-        elif len(t) == 1 or (t.startswith("##") and len(t) == 3):
-            keep.add(i)
+    tokenises to something other than [UNK]), and every token the training examples use.
+    (train.export.prune_vocab does the cut.)"""
+    keep = set(base_vocab_ids(vocab))
     for ids, _, _ in examples:
         keep.update(ids)
     return sorted(keep)
 
 
-def prune_vocab(model, vocab, keep_ids):
-    """-> (model whose word embedding has only the kept rows, the kept tokens in id order)."""
-    from train.model import InforCoefModel
-    cfg = copy.deepcopy(model.config)
-    cfg.vocab_size = len(keep_ids)
-    new = InforCoefModel(cfg)
-    sd = dict(model.state_dict())
-    sd["embeddings.word_embeddings.weight"] = sd["embeddings.word_embeddings.weight"][keep_ids].clone()
-    new.load_state_dict(sd)
-    return new.eval(), [vocab[i] for i in keep_ids]
+def base_vocab_ids(vocab):
+    """The special tokens and every single character / ##character."""
+    return [i for i, t in enumerate(vocab)
+            if (t.startswith("[") and t.endswith("]") and not t.startswith("[unused"))
+            or len(t) == 1 or (t.startswith("##") and len(t) == 3)]
+
+
+def budget_vocab_ids(model, vocab, examples, budget_bytes, freq_path, log=print):
+    """Specials + characters, then tokens in order of (count in the training examples, then
+    count in a general token stream: default the pretraining cache, IMDb reviews + books, in
+    bert-base-uncased ids) while the I8 file stays within budget_bytes. Frequent words, seen in
+    train or not, then tokenise as the teacher saw them; rare ones fall back to pieces and
+    characters. Never looks at dev."""
+    import numpy as np
+    from train.export import prune_vocab
+    from train.model_file import encode_model
+    base = base_vocab_ids(vocab)
+    small, sv = prune_vocab(model, vocab, [vocab[i] for i in base])
+    room = budget_bytes - len(encode_model(small, sv, "i8"))
+    train_counts = np.zeros(len(vocab), dtype=np.int64)
+    for ids, _, _ in examples:
+        np.add.at(train_counts, np.asarray(ids), 1)
+    general = np.zeros(len(vocab), dtype=np.int64)
+    if freq_path and os.path.exists(freq_path) and list(vocab) == list(data.load_tokenizer().vocab):
+        general = np.bincount(np.fromfile(freq_path, dtype="<u2"), minlength=len(vocab))[:len(vocab)]
+    else:
+        log(f"vocab: no general token counts ({freq_path!r} missing or another vocabulary)")
+    order = np.lexsort((-general, -train_counts))          # train count first, then general
+    have = set(base)
+    d = model.config.hidden_size
+    n_train = n_general = 0
+    for i in order.tolist():
+        if train_counts[i] == 0 and general[i] == 0:
+            break
+        if i in have or vocab[i].startswith("[unused"):
+            continue
+        cost = d + 4 + len(vocab[i].encode("utf-8")) + 1     # int8 row + its scale + vocab line
+        if cost > room:
+            break
+        room -= cost
+        have.add(i)
+        if train_counts[i]:
+            n_train += 1
+        else:
+            n_general += 1
+    seen = int((train_counts > 0).sum())
+    log(f"vocab: {len(base)} specials/characters + {n_train} of {seen} train tokens + {n_general} "
+        f"general tokens within an I8 budget of {budget_bytes} bytes")
+    return sorted(have)
+
+
+def runtime_agreement(model_path, label_names, examples, torch_probs, log=print):
+    """Classify the raw dev texts with the runtime (node web/cli.js: JS tokenizer + wasm) and
+    compare with PyTorch's eval-mode softmax on the same file.
+    examples: (text_a, text_b or None, label); torch_probs: [N, L] in label_names order.
+    -> {"n", "same_labels", "max_prob_diff"}, or None when node / the CLI is missing."""
+    import subprocess
+    cli = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "web", "cli.js")
+    if not (shutil.which("node") and os.path.exists(cli)):
+        log("runtime check skipped: node or web/cli.js missing")
+        return None
+    pair = examples[0][1] is not None
+    lines = [(a if b is None else f"{a}\t{b}").replace("\n", " ") for a, b, _ in examples]
+    cmd = ["node", cli, "classify", "--model", model_path, "--json", "-k", "0"] + (["--pair"] if pair else [])
+    res = subprocess.run(cmd, input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=3600)
+    if res.returncode != 0:
+        log(f"runtime check failed: {res.stderr.strip()[:500]}")
+        return {"error": res.stderr.strip()[:500]}
+    outs = [json.loads(l) for l in res.stdout.splitlines() if l.strip()]
+    if len(outs) != len(examples):
+        return {"error": f"runtime answered {len(outs)} of {len(examples)} inputs"}
+    same, maxdiff = 0, 0.0
+    for o, tp in zip(outs, torch_probs):
+        d = {x["label"]: x["score"] for x in o["labels"]}
+        maxdiff = max(maxdiff, max(abs(d[n] - float(tp[j])) for j, n in enumerate(label_names)))
+        same += int(max(d, key=d.get) == label_names[int(tp.argmax())])
+    return {"n": len(outs), "same_labels": same / len(outs), "max_prob_diff": maxdiff}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -188,12 +247,21 @@ def main(argv=None):
     ap.add_argument("--train-limit", type=int, default=0, help="use only this many train examples (0 = all)")
     ap.add_argument("--dev-limit", type=int, default=0)
     ap.add_argument("--no-vocab-prune", action="store_true")
+    ap.add_argument("--vocab-budget-bytes", type=int, default=0,
+                    help="keep tokens by train then general frequency while the I8 file stays under this")
+    ap.add_argument("--vocab-freq", default="/work/runs/pretrain_cache/train.u16",
+                    help="uint16 token-id stream whose counts rank the extra tokens")
     ap.add_argument("--quiet", action="store_true", help="log to OUT/log.txt only")
+    ap.add_argument("--no-runtime-check", action="store_true",
+                    help="skip classifying dev with the wasm runtime (node web/cli.js) at export")
     for prefix, cls in (("prune", PruneArgs), ("skim", SkimArgs)):
         for f in fields(cls):
             if f.name in ("sparsity", "seed", "loss"):
                 continue
-            ap.add_argument(f"--{prefix}-{f.name.replace('_', '-')}", type=type(f.default), default=None)
+            kind = type(f.default)
+            if kind is bool:
+                kind = lambda v: v.lower() in ("1", "true", "yes", "on")
+            ap.add_argument(f"--{prefix}-{f.name.replace('_', '-')}", type=kind, default=None)
     a = ap.parse_args(argv)
 
     torch.set_num_threads(a.threads)
@@ -305,12 +373,16 @@ def main(argv=None):
         from train.model_file import load_model, save_model
         model, voc = ib, vocab
         if not a.no_vocab_prune:
-            keep = vocab_keep_ids(vocab, train + heldout)
-            model, voc = prune_vocab(ib, vocab, keep)
+            from train.export import prune_vocab
+            if a.vocab_budget_bytes:
+                keep = budget_vocab_ids(ib, vocab, train + heldout, a.vocab_budget_bytes, a.vocab_freq, log)
+            else:
+                keep = vocab_keep_ids(vocab, train + heldout)
+            model, voc = prune_vocab(ib, vocab, [vocab[i] for i in keep])
         model.config.task = a.task
         model.config.labels = list(tcfg.labels)
-        ex_dev = data.encode_examples(WordPieceTokenizer(voc, tcfg.do_lower_case),
-                                      data.read_task(a.task, "dev")[:a.dev_limit or None], max_len)
+        raw_dev = data.read_task(a.task, "dev")[:a.dev_limit or None]
+        ex_dev = data.encode_examples(WordPieceTokenizer(voc, tcfg.do_lower_case), raw_dev, max_len)
         rep = {"vocab_size": len(voc)}
         for dt in ("f32", "i8"):
             fp = os.path.join(a.out, "export", f"{a.task}.{dt}.safetensors")
@@ -323,6 +395,11 @@ def main(argv=None):
             r["flops_ratio"] = r["flops"] / t_rep["flops"]
             rep[dt] = {"path": fp, "bytes": os.path.getsize(fp), "dev": r}
             rep[dt]["_preds"] = full["preds"]
+            if not a.no_runtime_check:
+                rt = runtime_agreement(fp, list(model.config.labels), raw_dev,
+                                       torch.softmax(full["logits"], -1), log)
+                rep[dt]["runtime_vs_torch"] = rt
+                log(f"runtime vs torch ({dt}): {rt}")
             log(f"export {dt}: {os.path.getsize(fp)} bytes, dev {r['metric']:.2f} flops ratio "
                 f"{r['flops_ratio']:.4f} kept {r['kept_per_layer']}")
         same = sum(x == y for x, y in zip(rep["f32"].pop("_preds"), rep["i8"].pop("_preds")))

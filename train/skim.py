@@ -110,6 +110,7 @@ class SkimArgs:
     temperature: float = 2.0
     sampler_layers: str = "all"
     eval_every: int = 500
+    train_word_embeddings: bool = False   # see train/prune.py: frozen for speed on CPU
     seed: int = 0
     log_every: int = 50
 
@@ -155,8 +156,9 @@ def train_skim(model, train_ex, task, args: SkimArgs, teacher=None, heldout_ex=N
     model = model.to(device).train()
     if teacher is not None:
         teacher = teacher.to(device).eval()
+    model.embeddings.word_embeddings.weight.requires_grad_(bool(args.train_word_embeddings))
     samp = [p for n, p in model.named_parameters() if ".sampler." in n]
-    rest = [p for n, p in model.named_parameters() if ".sampler." not in n]
+    rest = [p for n, p in model.named_parameters() if ".sampler." not in n and p.requires_grad]
     if not samp:
         raise ValueError("the model has no token sampler: add them with with_samplers()")
     opt = torch.optim.AdamW([{"params": rest, "lr": args.lr}, {"params": samp, "lr": args.sampler_lr}],
@@ -180,7 +182,7 @@ def train_skim(model, train_ex, task, args: SkimArgs, teacher=None, heldout_ex=N
             terms[k] = v.item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(samp + rest, 1.0)
         opt.step()
         if step % args.log_every == 0 or step == args.steps - 1:
             real = mask.sum().item()

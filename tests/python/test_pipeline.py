@@ -68,6 +68,24 @@ class PipelineTest(unittest.TestCase):
         ids = torch.tensor([[vocab.index("[CLS]"), vocab.index("[SEP]")]])
         self.assertEqual(tuple(m(ids).logits.shape), (1, 2))
 
+    def test_vocab_budget(self):
+        from train.model_file import encode_model
+        from train.export import prune_vocab
+        teacher, vocab = pipeline.load_teacher(self.teacher)
+        tok = data.load_tokenizer()
+        ex = data.encode_examples(tok, data.read_task("sst2", "train")[:50], 64)
+        base = pipeline.base_vocab_ids(vocab)
+        small = len(encode_model(*prune_vocab(teacher, vocab, [vocab[i] for i in base]), "i8"))
+        budget = small + 300 * (32 + 4 + 8)
+        keep = pipeline.budget_vocab_ids(teacher, vocab, ex, budget, freq_path=None, log=lambda s: None)
+        m, v = prune_vocab(teacher, vocab, [vocab[i] for i in keep])
+        self.assertLessEqual(len(encode_model(m, v, "i8")), budget)
+        self.assertGreater(len(keep), len(base) + 200)
+        # The most frequent train token is in; every kept id is a special, a character or used in train.
+        used = {i for ids, _, _ in ex for i in ids}
+        self.assertTrue(set(keep) <= set(base) | used)
+        self.assertIn(tok.token_to_id["the"], keep)
+
     def test_rerun_resumes_and_force_redoes(self):
         log = os.path.join(self.out, "log.txt")
         before = os.path.getmtime(os.path.join(self.out, "stage1", "model.pt"))
