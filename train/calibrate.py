@@ -52,7 +52,7 @@ def calibrate_threshold(ratio_at, target, log=None):
     return bisect_threshold(ratio_at, target, lo=-20.0, hi=20.0, iters=20, log=log)
 
 
-def flops_ratio_fn(model, examples, teacher_config, batch_size=128, device="cpu"):
+def flops_ratio_fn(model, examples, teacher_config, batch_size=128, device="cpu", teacher_examples=None):
     """-> ratio_at(threshold) over `examples` (list of (ids, types, label)), measured by the
     model's own eval-mode FLOPs accounting. Uses the batched masking path of eval mode, which
     takes the same keep decisions as the compacting reference (kept rows see exactly the same
@@ -63,7 +63,9 @@ def flops_ratio_fn(model, examples, teacher_config, batch_size=128, device="cpu"
     order = sorted(range(len(examples)), key=lambda i: len(examples[i][0]))
     batches = [to_batch([examples[i] for i in order[s:s + batch_size]], device)
                for s in range(0, len(order), batch_size)]
-    dense = sum(flops_lib.dense_flops(teacher_config, len(e[0])) for e in examples)
+    # teacher_examples: the same texts as the teacher tokenises them (the student's vocabulary
+    # may be pruned, which can split a word into more pieces than the teacher's)
+    dense = sum(flops_lib.dense_flops(teacher_config, len(e[0])) for e in (teacher_examples or examples))
 
     @torch.no_grad()
     def ratio_at(threshold):
@@ -77,10 +79,12 @@ def flops_ratio_fn(model, examples, teacher_config, batch_size=128, device="cpu"
     return ratio_at
 
 
-def calibrate_model(model, examples, teacher_config, target, device="cpu", log=None):
+def calibrate_model(model, examples, teacher_config, target, device="cpu", log=None,
+                    teacher_examples=None):
     """Set model.config.keep_threshold to the smallest threshold whose FLOPs ratio (vs the dense
     teacher, on `examples`) is <= target. Returns (threshold, ratio)."""
-    t, r = calibrate_threshold(flops_ratio_fn(model, examples, teacher_config, device=device),
+    t, r = calibrate_threshold(flops_ratio_fn(model, examples, teacher_config, device=device,
+                                              teacher_examples=teacher_examples),
                                target, log=log)
     model.config.keep_threshold = float(t)
     return t, r

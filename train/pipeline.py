@@ -142,7 +142,8 @@ def budget_vocab_ids(model, vocab, examples, budget_bytes, freq_path, log=print)
     from train.model_file import encode_model
     base = base_vocab_ids(vocab)
     small, sv = prune_vocab(model, vocab, [vocab[i] for i in base])
-    room = budget_bytes - len(encode_model(small, sv, "i8"))
+    # 0.2% slack: tensor alignment padding and header digits that grow with the offsets
+    room = int(budget_bytes * 0.998) - len(encode_model(small, sv, "i8"))
     train_counts = np.zeros(len(vocab), dtype=np.int64)
     for ids, _, _ in examples:
         np.add.at(train_counts, np.asarray(ids), 1)
@@ -160,7 +161,8 @@ def budget_vocab_ids(model, vocab, examples, budget_bytes, freq_path, log=print)
             break
         if i in have or vocab[i].startswith("[unused"):
             continue
-        cost = d + 4 + len(vocab[i].encode("utf-8")) + 1     # int8 row + its scale + vocab line
+        # int8 row + its F32 scale + the vocab line as it appears in the JSON header (escaped)
+        cost = d + 4 + len(json.dumps(vocab[i])) - 2 + len("\\n")
         if cost > room:
             break
         room -= cost
@@ -205,7 +207,7 @@ def runtime_agreement(model_path, label_names, examples, torch_probs, log=print)
 
 # ----------------------------------------------------------------------------------------------
 
-def plot_sweep(sweep, teacher, stage1, path):
+def plot_sweep(sweep, teacher, stage1, path, chosen=None):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -217,6 +219,9 @@ def plot_sweep(sweep, teacher, stage1, path):
     ax.scatter([1.0], [teacher["metric"]], marker="*", s=120, color="black", label="teacher", zorder=5)
     ax.scatter([1.0 / stage1["flops_ratio"]], [stage1["metric"]], marker="s", s=50, color="gray",
                label="CoFi only", zorder=5)
+    if chosen:
+        ax.scatter([1.0 / chosen["flops_ratio"]], [chosen["metric"]], marker="D", s=60, color="red",
+                   label="calibrated threshold", zorder=6)
     ax.set_xscale("log")
     ax.set_xlabel("FLOPs reduction vs teacher (x, log scale)")
     ax.set_ylabel("dev metric (%)")
@@ -359,13 +364,13 @@ def main(argv=None):
             base = m.config.keep_threshold
             pts = []
             for thr in sorted({-1e9} | {round(base + d, 3) for d in
-                                        (-8, -6, -4, -3, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3, 4, 6)}):
+                                        (-8, -6, -4, -3, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3, 4, 6, 8, 10)}):
                 r = evaluate(m, dev, a.task, threshold=thr, compact=False, device=dev_, teacher_config=tcfg)
                 pts.append({"threshold": thr, "metric": r["metric"], "flops_ratio": r["flops_ratio"],
                             "kept_per_layer": r["kept_per_layer"]})
             sweep[name] = pts
         write_json(p, sweep)
-        plot_sweep(sweep, t_rep, s1_rep["dev"], os.path.join(a.out, "sweep.png"))
+        plot_sweep(sweep, t_rep, s1_rep["dev"], os.path.join(a.out, "sweep.png"), ib_rep["dev"])
 
     # -- export ----------------------------------------------------------------------------
     p = os.path.join(a.out, "export", "report.json")
@@ -382,8 +387,20 @@ def main(argv=None):
         model.config.task = a.task
         model.config.labels = list(tcfg.labels)
         raw_dev = data.read_task(a.task, "dev")[:a.dev_limit or None]
-        ex_dev = data.encode_examples(WordPieceTokenizer(voc, tcfg.do_lower_case), raw_dev, max_len)
-        rep = {"vocab_size": len(voc)}
+        small_tok = WordPieceTokenizer(voc, tcfg.do_lower_case)
+        ex_dev = data.encode_examples(small_tok, raw_dev, max_len)
+        rep = {"vocab_size": len(voc), "threshold_before": model.config.keep_threshold}
+        if voc is not vocab:
+            # Recalibrate on the same held-out train texts as the pruned vocabulary tokenises
+            # them, so the shipped file meets the budget (a rare word may now be more pieces).
+            raw_train = data.read_task(a.task, "train")
+            random.Random(a.seed).shuffle(raw_train)
+            ex_held = data.encode_examples(small_tok, raw_train[:heldout_n], max_len)
+            thr, ratio = calibrate_model(model, ex_held, tcfg, a.flops_target, device=dev_,
+                                         teacher_examples=heldout)
+            log(f"export: threshold recalibrated for the pruned vocabulary {thr:+.4f} -> heldout "
+                f"FLOPs ratio {ratio:.4f}")
+        rep["threshold"] = model.config.keep_threshold
         for dt in ("f32", "i8"):
             fp = os.path.join(a.out, "export", f"{a.task}.{dt}.safetensors")
             os.makedirs(os.path.dirname(fp), exist_ok=True)
