@@ -364,7 +364,8 @@ def main(argv=None):
             base = m.config.keep_threshold
             pts = []
             for thr in sorted({-1e9} | {round(base + d, 3) for d in
-                                        (-8, -6, -4, -3, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3, 4, 6, 8, 10)}):
+                                        (-8, -6, -4, -3, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3, 4, 6, 8, 10,
+                                         12, 14, 16, 18, 20, 24, 28)}):
                 r = evaluate(m, dev, a.task, threshold=thr, compact=False, device=dev_, teacher_config=tcfg)
                 pts.append({"threshold": thr, "metric": r["metric"], "flops_ratio": r["flops_ratio"],
                             "kept_per_layer": r["kept_per_layer"]})
