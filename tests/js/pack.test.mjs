@@ -23,7 +23,7 @@ test('npm pack ships the runtime, the API, the CLI and the types, and nothing el
         'web/cli.js', 'web/wasm.js', 'web/inforcoef.wasm', 'web/model-file.js', 'web/safetensors.js', 'web/datasets.js', 'web/errors.js']) {
         assert.ok(files.includes(f), `${f} missing from the package: ${files}`);
     }
-    for (const f of files) assert.match(f, /^(package\.json|README\.md|LICENSE|web\/[^/]+\.(js|d\.ts|wasm)|models\/[^/]+\.safetensors)$/, `unexpected file ${f}`);
+    for (const f of files) assert.match(f, /^(package\.json|README\.md|LICENSE|web\/[^/]+\.(js|d\.ts|wasm)|models\/([^/]+\.safetensors|README\.md))$/, `unexpected file ${f}`);
     assert.ok(fs.existsSync(path.join(tmp, info.filename)));
     fs.renameSync(path.join(tmp, info.filename), path.join(tmp, 'inforcoef.tgz'));
 });
