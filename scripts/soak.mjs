@@ -15,6 +15,7 @@
 // the samples is within max(16 MiB, 10%) of the first quarter; otherwise "GROWING" (exit 1).
 // Not part of npm test (about a minute on one core).
 import { load } from '../web/index.js';
+import { prng } from '../tests/prng.mjs';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
     if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
@@ -32,14 +33,6 @@ WebAssembly.instantiate = async (...a) => {
     return r;
 };
 
-function prng(seed) { // mulberry32
-    return () => {
-        seed = (seed + 0x6d2b79f5) | 0;
-        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 const rand = prng(SEED);
 const WORDS = ['the', 'a', 'film', 'good', 'bad', 'not', 'very', 'movie', 'is', 'was', '.', ',', '!', 'naïve', '😀', '中文', 'unaffable', '\u0301', '\u200b'];
 

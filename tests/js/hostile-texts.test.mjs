@@ -11,15 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { load } from '../../web/index.js';
 import { fixturePath } from './helpers.mjs';
-
-function prng(seed) { // mulberry32
-    return () => {
-        seed = (seed + 0x6d2b79f5) | 0;
-        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+import { prng } from '../prng.mjs';
 
 // Code-point ranges that stress the tokenizer's cleaning, splitting and WordPiece steps.
 const RANGES = [
