@@ -148,6 +148,8 @@ def main(argv=None):
                     "(0: 5%% of train, at most 2000)")
     ap.add_argument("--train-limit", type=int, default=0, help="use only this many train examples")
     ap.add_argument("--dev-limit", type=int, default=0, help="tests: only this many dev examples")
+    ap.add_argument("--dev-sample", type=int, default=0, help="evaluate on a seeded random sample of "
+                    "this many dev examples (IMDb: its 25,000 test reviews are sorted by label)")
     ap.add_argument("--eval-every", type=int, default=0, help="steps; 0: 4 times per epoch")
     ap.add_argument("--patience", type=int, default=4)
     ap.add_argument("--max-minutes", type=float, default=0, help="wall-clock cap on training; the "
@@ -177,6 +179,8 @@ def main(argv=None):
         train_raw = train_raw[:a.train_limit]
     if a.dev_limit:
         dev_raw = dev_raw[:a.dev_limit]
+    if a.dev_sample and a.dev_sample < len(dev_raw):
+        dev_raw = random.Random(a.seed + 1).sample(dev_raw, a.dev_sample)
     train = encode_examples(tok, train_raw, max_len)
     held = encode_examples(tok, held_raw, max_len)
     dev = encode_examples(tok, dev_raw, max_len)
