@@ -11,14 +11,14 @@
  *     no sampler; kept positions are ascending, start at 0 and are < n;
  *   - FLOPs equal the spec's formula (computed here from kept[]) and are <= ifc_dense_flops(n);
  *   - the same input gives bit-identical logits again after another input ran in between;
- *   - "bounded" models (weights in [-4, 4], any eps >= 0): every logit is finite, threshold NaN
+ *   - "bounded" models (weights in [-4, 4], any eps > 0): every logit is finite, threshold NaN
  *     gives what -inf gives, and -inf keeps every row.
  * "wild" models draw weights from NaN, +-inf, +-FLT_MAX, 1e30, subnormals and raw bit patterns:
  * only the structural properties are checked there (NaN in, NaN out is allowed).
  *
  * Shapes drawn: hidden 1..24, head_size 1..8, 0..3 layers of heads 0..3 / ffn 0..24 / sampler,
  * max_position 1..20, type_vocab 1..3, vocab 1..16, labels 1..4, every 2-D tensor F32, F16 or I8,
- * layer_norm_eps in {1e-12, 0, 1e-5, 0.5}; tensors at the smallest alignment the spec allows, and
+ * layer_norm_eps in {1e-12, FLT_TRUE_MIN, 1e-5, 0.5}; tensors at the smallest alignment the spec allows, and
  * the file buffer itself shifted by one byte half of the time (the runtime must not assume
  * alignment of the caller's buffer). */
 #ifndef IFC_FUZZ_MODEL_GEN_H
@@ -212,7 +212,7 @@ static void mg_draw_config(mg_stream *st, mg_config *c) {
         c->ffn[i] = mg_range(st, 0, 3) == 0 ? 0 : mg_range(st, 1, 24);
         c->sampler[i] = mg_u8(st) & 1;
     }
-    static const float eps[4] = {1e-12f, 0.0f, 1e-5f, 0.5f};
+    static const float eps[4] = {1e-12f, FLT_TRUE_MIN, 1e-5f, 0.5f}; /* the smallest eps the loader takes */
     c->eps = eps[mg_u8(st) & 3];
     static const float thr[4] = {0.0f, -1.0f, 1.0f, -1e30f};
     c->keep_threshold = thr[mg_u8(st) & 3];

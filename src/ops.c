@@ -158,8 +158,9 @@ static float row_sqdev(const float *x, int d, float mean) {
 }
 
 /* y[d] = (x - mean) / sqrt(var + eps) * w + b, biased variance (y may equal x).
- * var + eps == 0 (a constant row with layer_norm_eps 0, which the spec allows) would give
- * 0 * inf = NaN: the normalised row is taken as 0 there, so y = b. */
+ * The loader refuses layer_norm_eps <= 0 (config.c), so var + eps > 0 for a finite row; the guard
+ * stays for a build that flushes a subnormal eps to 0 and for NaN rows: where var + eps is not > 0
+ * the normalised row is taken as 0 (instead of 0 * inf = NaN), so y = b. */
 static void layernorm_row(float *y, const float *x, int d, const ifc_norm *nrm, float eps) {
     const float mean = row_sum(x, d) / (float)d;
     const float var_eps = row_sqdev(x, d, mean) / (float)d + eps;

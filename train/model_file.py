@@ -8,7 +8,7 @@
     quantize_i8(w) / dequantize_i8(q, scale): symmetric per-row int8
 
 On top of the container checks of train/safetensors_io.py, decode_model refuses: a file that is
-not marked `format: inforcoef`, a bad config, a vocab whose length differs from vocab_size, an
+not marked `format: inforcoef`, a bad config (including layer_norm_eps <= 0 as a float32), a vocab whose length differs from vocab_size, an
 unknown tensor, a missing tensor, a shape that the config does not imply, a 1-D tensor that is
 not F32, an I8 tensor without its `_scale` (or a `_scale` without its I8 tensor, or of the wrong
 dtype/shape). Errors are ModelFileError (a SafetensorsError) naming the tensor and the problem.
@@ -31,6 +31,15 @@ class ModelFileError(st.SafetensorsError):
 
 
 ModelFile = namedtuple("ModelFile", "config vocab state_dict dtypes metadata")
+
+
+def check_file_config(cfg):
+    """What a model file's config needs beyond ModelConfig.validate (which training configs share):
+    layer_norm_eps > 0 as a float32, as the C and JS readers require (docs/model-format.md): eps 0
+    makes LayerNorm of a constant row 0/0, and 1e-50 rounds to 0 in float32."""
+    eps = cfg.layer_norm_eps
+    if not (isinstance(eps, (int, float)) and not isinstance(eps, bool) and np.float32(eps) > 0):
+        raise ModelFileError(f"bad config: layer_norm_eps must be a finite number > 0 (as a float32), got {eps!r}")
 
 
 def expected_shapes(cfg):
@@ -151,6 +160,7 @@ def encode_model(model, vocab, dtype="f32", producer="train.export"):
     bad = [t for t in vocab if "\n" in t]
     if bad:
         raise ValueError(f"vocab tokens must not contain a newline: {bad[:3]!r}")
+    check_file_config(cfg)
     conf = cfg.to_dict()
     conf["producer"] = producer
     meta = {"format": "inforcoef", "config": json.dumps(conf), "vocab": "\n".join(vocab)}
@@ -183,6 +193,7 @@ def decode_model(buf):
         cfg = ModelConfig.from_json(meta["config"], strict=True)
     except (ValueError, TypeError) as e:
         raise ModelFileError(f"bad config: {e}") from None
+    check_file_config(cfg)
     vocab = meta["vocab"].split("\n")
     if len(vocab) != cfg.vocab_size:
         raise ModelFileError(f"config inconsistent with vocab: vocab has {len(vocab)} tokens, "

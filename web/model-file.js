@@ -55,7 +55,8 @@ function checkConfig(c) {
     };
     for (const k of ['hidden_size', 'head_size', 'max_position', 'type_vocab_size', 'vocab_size']) posInt(k);
     if (c.max_position < 2) throw bad('max_position must be at least 2 ([CLS] and [SEP])');
-    if (typeof c.layer_norm_eps !== 'number' || !(c.layer_norm_eps > 0)) throw bad(`layer_norm_eps must be a number > 0, got ${JSON.stringify(c.layer_norm_eps)}`);
+    // > 0 as a float32 (what the runtime computes with): 1e-50 rounds to 0 and is refused, as in src/config.c
+    if (typeof c.layer_norm_eps !== 'number' || !Number.isFinite(c.layer_norm_eps) || !(Math.fround(c.layer_norm_eps) > 0)) throw bad(`layer_norm_eps must be a finite number > 0 (as a float32), got ${JSON.stringify(c.layer_norm_eps)}`);
     if (typeof c.do_lower_case !== 'boolean') throw bad('do_lower_case must be true or false');
     if (!Array.isArray(c.labels) || c.labels.length < 1 || !c.labels.every((l) => typeof l === 'string')) throw bad('labels must be a non-empty list of strings');
     if (c.keep_threshold !== undefined && typeof c.keep_threshold !== 'number') throw bad('keep_threshold must be a number');

@@ -464,12 +464,23 @@ void run_malformed_tests(const char *dir) {
             {"labels", "[]", "malformed no labels"},
             {"labels", "[\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\"]", "malformed labels inconsistent with classifier"},
             {"layer_norm_eps", "\"small\"", "malformed layer_norm_eps not a number"},
+            {"layer_norm_eps", "0", "malformed layer_norm_eps 0 (LayerNorm of a constant row is 0/0)"},
+            {"layer_norm_eps", "-1e-12", "malformed layer_norm_eps negative"},
+            {"layer_norm_eps", "1e-50", "malformed layer_norm_eps 1e-50 (0 as a float32)"},
             {"keep_threshold", NULL, "malformed keep_threshold missing"},
             {"hidden_size", "33", "malformed hidden_size inconsistent with tensors"},
         };
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
             expect_error(edited(&mf, e_config, cases[i]), IFC_ERR_MODEL, cases[i][2]);
         expect_error(edited(&mf, e_config_many_layers, NULL), IFC_ERR_MODEL, "malformed absurd layer count 5000");
+        static const char *const eps_min[3] = {"layer_norm_eps", "1.4e-45", NULL}; /* the smallest float32 > 0 */
+        blob b = edited(&mf, e_config, eps_min);
+        ifc_model *m = NULL;
+        ifc_status st = ifc_model_load(b.buf, b.len, &m);
+        test_result(st == IFC_OK, "malformed layer_norm_eps 1.4e-45 (the smallest float32 > 0) loads", "status %d: %s", st,
+                    ifc_last_error());
+        ifc_model_free(m);
+        free(b.buf);
     }
     mutation_tests(&mf, "sampled.f32", 3000);
 

@@ -1,13 +1,13 @@
 /* Numerical safety: finite inputs and finite weights give defined, finite outputs, however
  * degenerate (docs/reliability.md, "Numerical safety").
  *
- *   ops        LayerNorm of constant rows (variance 0, eps 1e-12 and 0) and of rows whose squared
+ *   ops        LayerNorm of constant rows (variance 0, eps 1e-12, FLT_TRUE_MIN, 0) and of rows whose squared
  *              deviations overflow; softmax of rows holding +-inf and +-FLT_MAX; GELU at +-FLT_MAX
  *              and subnormals; the I8 GEMM at the widest input the runtime accepts (i32 sums at
  *              their bound) and with NaN / inf activations (no undefined float->int casts).
  *   thresholds the sampled fixture at +inf (every row but [CLS] dropped), -inf, NaN (= -inf),
  *              +-FLT_MAX; n = 1 (a sampler with no row to score) and n = max_position.
- *   corpus     the "ok" files of tests/fixtures/bad/manifest.json: constant rows, eps 0, logits
+ *   corpus     the "ok" files of tests/fixtures/bad/manifest.json: constant rows, eps 1.4e-45, logits
  *              ~1e30, activations overflowing inside LayerNorm, extreme I8, a sampler that drops
  *              everything, NaN weights (loads and runs; NaN logits allowed, the only such file).
  *   random     valid random models (fuzz/model_gen.h, 300 fixed seeds): the fuzzer's properties. */
@@ -37,8 +37,10 @@ static void layernorm_tests(void) {
     for (int i = 0; i < D; i++) { w[i] = 1.0f + 0.01f * (float)i; b[i] = 0.25f - 0.02f * (float)i; }
     const ifc_norm nrm = {w, b};
     static const float consts[] = {0.0f, 0.5f, 0.1f, 100.1f, -3e7f, 1e30f, 1e36f, 1e-40f};
-    static const float epss[] = {1e-12f, 0.0f};
-    for (size_t e = 0; e < 2; e++) {
+    /* 1e-12 (BERT's), FLT_TRUE_MIN (the smallest the loader takes) and 0 (refused by the loader since
+     * it makes var + eps 0; the kernel still outputs the bias there) */
+    static const float epss[] = {1e-12f, FLT_TRUE_MIN, 0.0f};
+    for (size_t e = 0; e < sizeof epss / sizeof *epss; e++) {
         int finite = 1;
         float worst = 0.0f;
         for (size_t c = 0; c < sizeof consts / sizeof *consts; c++) {

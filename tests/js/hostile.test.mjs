@@ -120,6 +120,11 @@ test('safetensors that are not inforcoef models, or not this version: clear code
         ['NOT_SAFETENSORS', /do not hold shape/, (h) => { h['pooler.dense.bias'].shape = [1, 2, 3]; }],
         ['NOT_SAFETENSORS', /multiple of 4/, (h) => { const b = h['pooler.dense.bias']; h['pooler.dense.bias'] = { ...b, data_offsets: [b.data_offsets[0] + 2, b.data_offsets[1] + 2] }; }],
         ['BAD_MODEL', /special token/, (h, c) => { c.special_tokens = { cls: '<s>' }; }],
+        // layer_norm_eps > 0 as a float32, as src/config.c and train/model_file.py
+        ['BAD_MODEL', /layer_norm_eps must be a finite number > 0/, (h, c) => { c.layer_norm_eps = 0; }],
+        ['BAD_MODEL', /layer_norm_eps must be a finite number > 0/, (h, c) => { c.layer_norm_eps = -1e-12; }],
+        ['BAD_MODEL', /layer_norm_eps must be a finite number > 0/, (h, c) => { c.layer_norm_eps = 1e-50; }],
+        ['BAD_MODEL', /layer_norm_eps must be a finite number > 0/, (h, c) => { c.layer_norm_eps = '1e-12'; }],
     ];
     for (const [code, msg, edit] of cases) {
         const bytes = editedFixture(edit);
@@ -130,6 +135,10 @@ test('safetensors that are not inforcoef models, or not this version: clear code
             return true;
         });
     }
+    // the smallest float32 > 0 is a valid eps
+    const tiny = await load(editedFixture((h, c) => { c.layer_norm_eps = 1.4e-45; }));
+    assert.ok((await tiny('a film')).every((s) => Number.isFinite(s.score)));
+    tiny.dispose();
     // I8 without its scale, a scale without its I8 tensor
     await assert.rejects(load(editedFixture((h) => { delete h['pooler.dense.weight_scale']; }, 'dense', 'i8')), (e) => e.code === 'BAD_MODEL' && /no pooler.dense.weight_scale/.test(e.message));
     await assert.rejects(load(editedFixture((h) => { h['pooler.dense.weight_scale'] = { dtype: 'F32', shape: [0], data_offsets: [0, 0] }; }, 'dense', 'f32')), (e) => e.code === 'BAD_MODEL');

@@ -158,10 +158,21 @@ class TestMalformed(unittest.TestCase):
         self.refuse(conf_edit(lambda c: c["layers"][0].update(heads=1.5)), "not an integer")
         self.refuse(conf_edit(lambda c: c.update(layer_norm_eps="x")), "not a finite number")
         self.refuse(conf_edit(lambda c: c.update(labels=[])), "labels")
+        # layer_norm_eps > 0 as a float32, as src/config.c and web/model-file.js (0 gives 0/0 in LayerNorm)
+        for eps in (0, 0.0, -1e-12, 1e-50):
+            self.refuse(conf_edit(lambda c: c.update(layer_norm_eps=eps)), "layer_norm_eps must be")
+        self.assertEqual(model_file.decode_model(conf_edit(lambda c: c.update(layer_norm_eps=1.4e-45)))
+                         .config.layer_norm_eps, 1.4e-45)                 # the smallest float32 > 0
         self.refuse(conf_edit(lambda c: c.update(hidden_size=float("inf"))), "not an integer")
         mf = model_file.decode_model(conf_edit(lambda c: [c.pop(k) for k in ("do_lower_case", "task",
                                                                              "special_tokens", "producer")]))
         self.assertTrue(mf.config.do_lower_case)                    # optional keys: defaults
+
+    def test_writer_refuses_eps_zero(self):
+        cfg = ModelConfig(hidden_size=16, head_size=8, vocab_size=6, max_position=8, layer_norm_eps=0.0,
+                          layers=[LayerShape(2, 12, False)])
+        with self.assertRaisesRegex(model_file.ModelFileError, "layer_norm_eps"):
+            model_file.encode_model(random_model(cfg, seed=2), self.vocab, "f32")
 
     def test_bad_scale_pairing(self):
         self.refuse(self.edit(lambda h: h.pop("pooler.dense.weight_scale"), self.i8),
