@@ -92,12 +92,19 @@ typedef struct {
 #define IFC_MAX_HEADS       1024
 #define IFC_MAX_ATTN_WIDTH  65536   /* heads * head_size */
 #define IFC_MAX_FFN         262144
-#define IFC_MAX_POSITION    16384
+#define IFC_MAX_POSITION    4096    /* docs/model-format.md: max_position <= 4096 */
 #define IFC_MAX_TYPE_VOCAB  65536
 #define IFC_MAX_VOCAB       (1 << 24)
 #define IFC_MAX_LABELS      65536
 #define IFC_MAX_LAYERS      1024
-#define IFC_MAX_ARENA_BYTES ((size_t)1 << 30) /* activations for max_position rows */
+/* Working memory (arena + per-layer kept positions, planned at load for max_position rows) may be
+ * at most IFC_WORK_BASE_BYTES + IFC_WORK_PER_FILE_BYTE x the file's size, and never more than
+ * IFC_MAX_ARENA_BYTES: it grows with max_position x (hidden, ffn, attention width, max_position),
+ * which a small file can set high at little cost (hidden 1, one head); tying it to the file size
+ * keeps a 34 KB file from growing a wasm instance to 1 GiB (docs/model-format.md, "Working memory"). */
+#define IFC_MAX_ARENA_BYTES      ((size_t)1 << 30)
+#define IFC_WORK_BASE_BYTES      ((size_t)64 << 20)
+#define IFC_WORK_PER_FILE_BYTE   16
 
 ifc_status config_parse(const char *json, ifc_config *out);
 void config_free(ifc_config *c);
@@ -221,6 +228,6 @@ uint64_t forward_flops_formula(const ifc_model *m, int n, const int *kept);
 ifc_status forward_classify(ifc_model *m, const int32_t *ids, const int32_t *types, int n, float *logits);
 
 /* model.c */
-ifc_status arena_plan(ifc_model *m);
+ifc_status arena_plan(ifc_model *m, size_t file_bytes);
 
 #endif

@@ -1,7 +1,8 @@
 /* Public API: load / free / classify / getters, and the activation arena.
  *
  * Load order: container (safetensors.c) -> metadata "format" and "config" (config.c) -> vocab
- * line count -> tensors bound and repacked (weights.c) -> arena planned for max_position rows.
+ * line count -> tensors bound and repacked (weights.c) -> arena planned for max_position rows, within
+ * a budget tied to the file's size (IFC_WORK_BASE_BYTES).
  * Every failure frees what was built and leaves a message in ifc_last_error(). */
 #include <math.h>
 #include <stdlib.h>
@@ -21,7 +22,13 @@ static int plan_take(size_t *cursor, size_t count, size_t elem, size_t *offset) 
     return *cursor <= IFC_MAX_ARENA_BYTES;
 }
 
-ifc_status arena_plan(ifc_model *m) {
+/* The most working memory a file of `file_bytes` bytes may plan (see IFC_WORK_BASE_BYTES). */
+static size_t work_budget(size_t file_bytes) {
+    const size_t room = (IFC_MAX_ARENA_BYTES - IFC_WORK_BASE_BYTES) / IFC_WORK_PER_FILE_BYTE;
+    return file_bytes >= room ? IFC_MAX_ARENA_BYTES : IFC_WORK_BASE_BYTES + IFC_WORK_PER_FILE_BYTE * file_bytes;
+}
+
+ifc_status arena_plan(ifc_model *m, size_t file_bytes) {
     const ifc_config *c = &m->cfg;
     const size_t P = (size_t)c->max_position, d = (size_t)c->hidden, hs = (size_t)c->head_size;
     size_t amax = 0, fmax = 0, kmax = 0;
@@ -50,7 +57,16 @@ ifc_status arena_plan(ifc_model *m) {
         !plan_take(&cur, 2 * d, sizeof(float), &o_pool))
         return ifc_fail(IFC_ERR_MODEL, "working memory for max_position %zu (hidden %zu, attention %zu, ffn %zu) exceeds %zu MiB",
                         P, d, amax, fmax, IFC_MAX_ARENA_BYTES >> 20);
-    /* the planned products are <= 1 GiB, so the size_t sums above cannot have wrapped */
+    /* the planned products are <= 1 GiB, so the size_t sums above cannot have wrapped; the kept
+     * positions (ifc_model_load) count too: P <= 4096, layers <= 1024 */
+    const size_t layers = (size_t)(c->num_layers > 0 ? c->num_layers : 1);
+    const size_t work = cur + (layers * P + P + layers) * sizeof(int32_t), budget = work_budget(file_bytes);
+    if (work > budget)
+        return ifc_fail(IFC_ERR_MODEL,
+                        "working memory %.2f MiB for max_position %zu (hidden %zu, attention %zu, ffn %zu) exceeds what a "
+                        "%zu-byte file may ask for: %.2f MiB (64 MiB + %d x the file size, at most %zu MiB)",
+                        (double)work / (1 << 20), P, d, amax, fmax, file_bytes, (double)budget / (1 << 20), IFC_WORK_PER_FILE_BYTE,
+                        IFC_MAX_ARENA_BYTES >> 20);
     ifc_arena *A = &m->arena;
     A->bytes = cur;
     A->block = malloc(cur + ARENA_ALIGN);
@@ -114,11 +130,11 @@ ifc_status ifc_model_load(const uint8_t *buf, size_t len, ifc_model **out) {
         return ifc_fail(IFC_ERR_NOMEM, "out of memory for the model");
     }
     if ((st = check_format(&f)) == IFC_OK && (st = config_parse(f.meta_config, &m->cfg)) == IFC_OK && (st = check_metadata(&f, &m->cfg)) == IFC_OK &&
-        (st = weights_load(&f, m)) == IFC_OK && (st = arena_plan(m)) == IFC_OK) {
+        (st = weights_load(&f, m)) == IFC_OK && (st = arena_plan(m, len)) == IFC_OK) {
         const size_t layers = (size_t)(m->cfg.num_layers > 0 ? m->cfg.num_layers : 1), P = (size_t)m->cfg.max_position;
         m->kept = calloc(layers, sizeof *m->kept);
         m->row_pos = calloc(P, sizeof *m->row_pos);
-        m->kept_pos = calloc(layers * P, sizeof *m->kept_pos); /* P, layers <= 16384: no overflow */
+        m->kept_pos = calloc(layers * P, sizeof *m->kept_pos); /* P <= 4096, layers <= 1024: no overflow */
         if (!m->kept || !m->row_pos || !m->kept_pos) st = ifc_fail(IFC_ERR_NOMEM, "out of memory");
     }
     st_free(&f);

@@ -23,6 +23,7 @@ from train import safetensors_io as st
 from train.model import InforCoefModel, ModelConfig
 
 DTYPE_CHOICES = ("f32", "f16", "i8")
+MAX_POSITION = 4096   # docs/model-format.md; the runtime plans its working memory for max_position rows
 SCALE_SUFFIX = "_scale"
 
 
@@ -34,9 +35,11 @@ ModelFile = namedtuple("ModelFile", "config vocab state_dict dtypes metadata")
 
 
 def check_file_config(cfg):
-    """What a model file's config needs beyond ModelConfig.validate (which training configs share):
-    layer_norm_eps > 0 as a float32, as the C and JS readers require (docs/model-format.md): eps 0
-    makes LayerNorm of a constant row 0/0, and 1e-50 rounds to 0 in float32."""
+    """What a model file's config needs beyond ModelConfig.validate (which training configs share),
+    as the C and JS readers require (docs/model-format.md): layer_norm_eps > 0 as a float32 (eps 0
+    makes LayerNorm of a constant row 0/0, and 1e-50 rounds to 0 in float32); max_position <= 4096."""
+    if cfg.max_position > MAX_POSITION:
+        raise ModelFileError(f"bad config: max_position must be at most {MAX_POSITION}, got {cfg.max_position}")
     eps = cfg.layer_norm_eps
     if not (isinstance(eps, (int, float)) and not isinstance(eps, bool) and np.float32(eps) > 0):
         raise ModelFileError(f"bad config: layer_norm_eps must be a finite number > 0 (as a float32), got {eps!r}")

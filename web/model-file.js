@@ -7,6 +7,7 @@ import { InforcoefError } from './errors.js';
 import { parseSafetensors, DTYPE_SIZE } from './safetensors.js';
 
 export const FORMAT_VERSION = 1;
+export const MAX_POSITION = 4096; // docs/model-format.md (src/ifc_internal.h IFC_MAX_POSITION)
 const SCALE = '_scale';
 
 // The spec's tensor table for a config: Map name -> shape, in file order. Grouped by part, for
@@ -55,6 +56,7 @@ function checkConfig(c) {
     };
     for (const k of ['hidden_size', 'head_size', 'max_position', 'type_vocab_size', 'vocab_size']) posInt(k);
     if (c.max_position < 2) throw bad('max_position must be at least 2 ([CLS] and [SEP])');
+    if (c.max_position > MAX_POSITION) throw bad(`max_position must be at most ${MAX_POSITION}, got ${c.max_position}`);
     // > 0 as a float32 (what the runtime computes with): 1e-50 rounds to 0 and is refused, as in src/config.c
     if (typeof c.layer_norm_eps !== 'number' || !Number.isFinite(c.layer_norm_eps) || !(Math.fround(c.layer_norm_eps) > 0)) throw bad(`layer_norm_eps must be a finite number > 0 (as a float32), got ${JSON.stringify(c.layer_norm_eps)}`);
     if (typeof c.do_lower_case !== 'boolean') throw bad('do_lower_case must be true or false');

@@ -163,15 +163,20 @@ class TestMalformed(unittest.TestCase):
             self.refuse(conf_edit(lambda c: c.update(layer_norm_eps=eps)), "layer_norm_eps must be")
         self.assertEqual(model_file.decode_model(conf_edit(lambda c: c.update(layer_norm_eps=1.4e-45)))
                          .config.layer_norm_eps, 1.4e-45)                 # the smallest float32 > 0
+        # max_position <= 4096, as src/ifc_internal.h IFC_MAX_POSITION and web/model-file.js
+        self.refuse(conf_edit(lambda c: c.update(max_position=4097)), "max_position must be at most 4096")
         self.refuse(conf_edit(lambda c: c.update(hidden_size=float("inf"))), "not an integer")
         mf = model_file.decode_model(conf_edit(lambda c: [c.pop(k) for k in ("do_lower_case", "task",
                                                                              "special_tokens", "producer")]))
         self.assertTrue(mf.config.do_lower_case)                    # optional keys: defaults
 
-    def test_writer_refuses_eps_zero(self):
+    def test_writer_refuses_what_readers_refuse(self):
         cfg = ModelConfig(hidden_size=16, head_size=8, vocab_size=6, max_position=8, layer_norm_eps=0.0,
                           layers=[LayerShape(2, 12, False)])
         with self.assertRaisesRegex(model_file.ModelFileError, "layer_norm_eps"):
+            model_file.encode_model(random_model(cfg, seed=2), self.vocab, "f32")
+        cfg = ModelConfig(hidden_size=2, head_size=2, vocab_size=6, max_position=4097, layers=[])
+        with self.assertRaisesRegex(model_file.ModelFileError, "max_position must be at most 4096"):
             model_file.encode_model(random_model(cfg, seed=2), self.vocab, "f32")
 
     def test_bad_scale_pairing(self):
