@@ -2,17 +2,18 @@
 
     python3 -m train.export SOURCE OUT.safetensors [--dtype f32|f16|i8] [--length 128]
                             [--vocab vocab.txt] [--keep-tokens tokens.txt] [--labels a,b]
-                            [--task sst2] [--threshold 0.0] [--cased]
+                            [--task sst2] [--threshold 0.0] [--cased] [--teacher TEACHER]
 
 SOURCE is one of: an inforcoef checkpoint (train/checkpoint.py), an inforcoef model file (to
 re-export, e.g. with another dtype), or a Hugging Face BERT (a directory with
 model.safetensors / pytorch_model.bin [+ config.json, vocab.txt], or one of those files).
 The vocabulary comes from SOURCE when it carries one, else from --vocab.
 --keep-tokens prunes the vocabulary to the listed tokens (one a line; the special tokens are
-always kept) and remaps the word-embedding rows to match.
+always kept) and remaps the word-embedding rows to match. --teacher records the shape of the dense
+teacher (any SOURCE) in the config's optional `teacher` key, for FLOPs comparisons.
 
 Python API:
-    export(model, vocab, out_path, dtype="f32", keep_tokens=None, length=128) -> summary dict
+    export(model, vocab, out_path, dtype="f32", keep_tokens=None, length=128, teacher=None) -> summary dict
     prune_vocab(model, vocab, keep_tokens) -> (model, new_vocab)   (a copy; rows remapped)
     summarize(model, n_bytes, length) -> dict(parameters, bytes, flops, dense_flops, ...)
     load_source(path) -> (model, vocab or None)
@@ -74,11 +75,14 @@ def summarize(model, n_bytes, length):
     }
 
 
-def export(model, vocab, out_path, dtype="f32", keep_tokens=None, length=128, producer="train.export"):
+def export(model, vocab, out_path, dtype="f32", keep_tokens=None, length=128, producer="train.export",
+           teacher=None):
+    """teacher: the dense teacher's ModelConfig, recorded in the file's config (`teacher`) so that
+    readers can compare FLOPs with it."""
     model = model.eval()
     if keep_tokens is not None:
         model, vocab = prune_vocab(model, vocab, keep_tokens)
-    n_bytes = model_file.save_model(out_path, model, vocab, dtype, producer)
+    n_bytes = model_file.save_model(out_path, model, vocab, dtype, producer, teacher)
     return summarize(model, n_bytes, length)
 
 
@@ -126,6 +130,7 @@ def main(argv=None):
     ap.add_argument("--task", help="free-text task name stored in the config")
     ap.add_argument("--threshold", type=float, help="default keep threshold of the samplers")
     ap.add_argument("--cased", action="store_true", help="the model is cased (no lower-casing)")
+    ap.add_argument("--teacher", help="the dense teacher (any SOURCE) to record in the config for FLOPs comparisons")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -147,7 +152,8 @@ def main(argv=None):
     if args.cased:
         cfg.do_lower_case = False
     keep = read_lines(args.keep_tokens) if args.keep_tokens else None
-    s = export(model, vocab, args.out, args.dtype, keep, args.length)
+    teacher = load_source(args.teacher)[0].config if args.teacher else None
+    s = export(model, vocab, args.out, args.dtype, keep, args.length, teacher=teacher)
     print(f"wrote {args.out} ({args.dtype})")
     print(f"  parameters     {s['parameters']:,}")
     print(f"  bytes          {s['bytes']:,}")

@@ -1,7 +1,8 @@
 """The inforcoef model file (docs/model-format.md): InforCoefModel + vocab <-> one safetensors file.
 
-    save_model(path, model, vocab, dtype="f32"|"f16"|"i8", producer=...) -> bytes written
-    encode_model(model, vocab, dtype, producer) -> bytes
+    save_model(path, model, vocab, dtype="f32"|"f16"|"i8", producer=..., teacher=None) -> bytes written
+    encode_model(model, vocab, dtype, producer, teacher=None) -> bytes
+    teacher_config(config dict, labels) -> the config's optional `teacher` as a ModelConfig, or None
     load_model(path) -> (InforCoefModel in eval mode, vocab list, ModelFile)
     decode_model(buf) -> ModelFile(config, vocab, state_dict (float32 torch, dequantised), dtypes, metadata)
     expected_shapes(config) -> {tensor name: shape} in file order (the spec's table)
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from train import safetensors_io as st
-from train.model import InforCoefModel, ModelConfig
+from train.model import InforCoefModel, LayerShape, ModelConfig
 
 DTYPE_CHOICES = ("f32", "f16", "i8")
 MAX_POSITION = 4096   # docs/model-format.md; the runtime plans its working memory for max_position rows
@@ -153,9 +154,38 @@ def file_arrays(state_dict, cfg, dtype="f32"):
 
 
 # ----------------------------------------------------------------------------------------------
+# the optional `teacher` config key
+
+def teacher_entry(teacher_cfg):
+    """The config's optional `teacher` value for the dense model this one was compressed from:
+    {"hidden_size", "head_size", "layers": [{"heads", "ffn"}]}, enough for its FLOPs on n tokens
+    (the spec's formula, every n_i = n, this model's label count)."""
+    return {"hidden_size": int(teacher_cfg.hidden_size), "head_size": int(teacher_cfg.head_size),
+            "layers": [{"heads": int(l.heads), "ffn": int(l.ffn)} for l in teacher_cfg.layers]}
+
+
+def teacher_config(config, labels):
+    """The `teacher` of a parsed config dict as a ModelConfig (no samplers, `labels` of this model)
+    for train.flops.dense_flops, or None when absent or malformed (the key is informational)."""
+    t = config.get("teacher") if isinstance(config, dict) else None
+    try:
+        if not isinstance(t, dict) or not isinstance(t.get("layers"), list):
+            return None
+        ints = [t["hidden_size"], t["head_size"]] + [v for l in t["layers"] for v in (l["heads"], l["ffn"])]
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ints) or min(ints[:2]) < 1:
+            return None
+        layers = [LayerShape(l["heads"], l["ffn"], False) for l in t["layers"]]
+        return ModelConfig(hidden_size=t["hidden_size"], head_size=t["head_size"], layers=layers,
+                           vocab_size=1, labels=list(labels))
+    except (KeyError, TypeError):
+        return None
+
+
+# ----------------------------------------------------------------------------------------------
 # write
 
-def encode_model(model, vocab, dtype="f32", producer="train.export"):
+def encode_model(model, vocab, dtype="f32", producer="train.export", teacher=None):
+    """teacher: the ModelConfig of the dense teacher, recorded as the config's `teacher` (optional)."""
     cfg = model.config
     vocab = list(vocab)
     if len(vocab) != cfg.vocab_size:
@@ -166,12 +196,14 @@ def encode_model(model, vocab, dtype="f32", producer="train.export"):
     check_file_config(cfg)
     conf = cfg.to_dict()
     conf["producer"] = producer
+    if teacher is not None:
+        conf["teacher"] = teacher_entry(teacher)
     meta = {"format": "inforcoef", "config": json.dumps(conf), "vocab": "\n".join(vocab)}
     return st.encode(file_arrays(model.state_dict(), cfg, dtype), meta)
 
 
-def save_model(path, model, vocab, dtype="f32", producer="train.export"):
-    data = encode_model(model, vocab, dtype, producer)
+def save_model(path, model, vocab, dtype="f32", producer="train.export", teacher=None):
+    data = encode_model(model, vocab, dtype, producer, teacher)
     with open(path, "wb") as f:
         f.write(data)
     return len(data)

@@ -405,7 +405,7 @@ def main(argv=None):
         for dt in ("f32", "i8"):
             fp = os.path.join(a.out, "export", f"{a.task}.{dt}.safetensors")
             os.makedirs(os.path.dirname(fp), exist_ok=True)
-            save_model(fp, model, voc, dtype=dt, producer="train.pipeline")
+            save_model(fp, model, voc, dtype=dt, producer="train.pipeline", teacher=tcfg)
             loaded, _, _ = load_model(fp)
             r, full = dev_report(loaded, ex_dev, a.task, tcfg, dev_)
             # The pruned vocabulary can split an unseen dev word into more pieces than the

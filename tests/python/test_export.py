@@ -9,6 +9,7 @@ import unittest
 import numpy as np
 import torch
 
+from train import flops as flops_lib
 from train import model_file
 from train import safetensors_io as st
 from train.checkpoint import load_checkpoint, save_checkpoint
@@ -95,6 +96,41 @@ class TestExportRoundTrip(unittest.TestCase):
         self.assertEqual(meta["format"], "inforcoef")
         self.assertEqual(json.loads(meta["config"])["layers"][2], {"heads": 0, "ffn": 16, "sampler": True})
         self.assertEqual(meta["vocab"].split("\n"), self.vocab)
+
+    def test_teacher_key(self):
+        """export(teacher=...) records the teacher's shape in the config; readers get its FLOPs by the
+        spec's formula; without it the key is absent; scripts/set_model_teacher.py adds it to an
+        existing file by rewriting only the header, giving what the exporter writes."""
+        teacher = ModelConfig.dense(2, 32, 4, 64, vocab_size=40, labels=["a", "b", "c"])
+        export(self.model, self.vocab, self.path("t.safetensors"), "i8", teacher=teacher)
+        export(self.model, self.vocab, self.path("n.safetensors"), "i8")
+        with open(self.path("t.safetensors"), "rb") as f:
+            with_t = f.read()
+        with open(self.path("n.safetensors"), "rb") as f:
+            without = f.read()
+        conf = json.loads(model_file.decode_model(with_t).metadata["config"])
+        self.assertEqual(conf["teacher"], {"hidden_size": 32, "head_size": 8,
+                                           "layers": [{"heads": 4, "ffn": 64}, {"heads": 4, "ffn": 64}]})
+        tcfg = model_file.teacher_config(conf, conf["labels"])
+        # per layer at n = 10: QKV 2*10*32*96 + attention 4*100*32 + output 2*10*32*32 + FFN 4*10*32*64
+        per_layer = 61440 + 12800 + 20480 + 81920
+        self.assertEqual(flops_lib.dense_flops(tcfg, 10), 2 * per_layer + 2 * 32 * 32 + 2 * 32 * 3)
+        self.assertNotIn("teacher", json.loads(model_file.decode_model(without).metadata["config"]))
+        for bad in ({"hidden_size": 0, "head_size": 8, "layers": []}, {"hidden_size": 32}, [1, 2], None,
+                    {"hidden_size": 32, "head_size": 8, "layers": [{"heads": True, "ffn": 4}]}):
+            self.assertIsNone(model_file.teacher_config({"teacher": bad}, ["a"]), bad)
+
+        # header-only rewrite of the file exported without a teacher == the file exported with one
+        script = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "set_model_teacher.py")
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("set_model_teacher", script)
+        smt = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(smt)
+        with contextlib.redirect_stdout(io.StringIO()):
+            smt.main([self.path("n.safetensors"), "--dense", "2,32,4,64", "--out", self.path("r.safetensors")])
+        with open(self.path("r.safetensors"), "rb") as f:
+            rewritten = f.read()
+        self.assertEqual(rewritten, with_t)
 
     def test_vocab_pruning_remaps_rows(self):
         keep = ["w3", "w10", "w7", "not-in-vocab"]

@@ -11,7 +11,7 @@
 // where the page is.
 
 import { load } from '../index.js';
-import { denseTeacherFlops } from './flops.js';
+import { denseTeacherFlops, teacherOf } from './flops.js';
 import { MODELS, DEFAULT_MODEL } from './models.js';
 
 const $ = (id) => document.getElementById(id);
@@ -61,7 +61,7 @@ function entryFromQuery(params) {
     const url = new URL(q, location.href);
     if (url.origin !== location.origin) throw new Error(`?model= must name a model on this server, not ${url.origin}`);
     const pair = params.get('pair') === '1';
-    return { id: q, name: `${safeDecode(url.pathname.split('/').pop())} (from the URL)`, url: url.href, pair, inputs: pair ? ['Text A', 'Text B'] : ['Text'], teacher: null, examples: [], custom: true };
+    return { id: q, name: `${safeDecode(url.pathname.split('/').pop())} (from the URL)`, url: url.href, pair, inputs: pair ? ['Text A', 'Text B'] : ['Text'], examples: [], custom: true };
 }
 
 function fillPicker(current) {
@@ -288,10 +288,11 @@ function showResult(r, totalMs) {
     el.latency.textContent = `${fmtMs(r.ms)} ms runtime · ${fmtMs(totalMs)} ms total`;
     el.flops.textContent = fmtFlops(r.flops);
     const n = r.ids.length;
-    // vs the dense teacher on as many tokens (when models.js names it), and vs this model keeping them all
-    el.flopsTeacher.hidden = el.flopsTeacherLabel.hidden = !entry.teacher;
-    if (entry.teacher) {
-        const teacher = denseTeacherFlops(entry.teacher, n, clf.numLabels);
+    // vs the dense teacher on as many tokens (when the model file names it), and vs this model keeping them all
+    const teacherShape = teacherOf(clf.config);
+    el.flopsTeacher.hidden = el.flopsTeacherLabel.hidden = !teacherShape;
+    if (teacherShape) {
+        const teacher = denseTeacherFlops(teacherShape, n, clf.numLabels);
         el.flopsTeacher.textContent = `${fmtRatio(teacher / r.flops)}× fewer (${fmtFlops(teacher)})`;
     }
     el.flopsAll.textContent = `${fmtRatio(r.denseFlops / r.flops)}× fewer (${fmtFlops(r.denseFlops)})`;

@@ -5,19 +5,17 @@
 //   url      the model file, relative to this folder (web/demo/)
 //   pair     true: the task classifies a pair of texts (two text boxes)
 //   inputs   the text boxes' labels
-//   teacher  the dense teacher the model was compressed from (train/pipeline's teacher: the 4-layer,
-//            256-wide BERT of train/pretrain), for "FLOPs vs the dense teacher"; the page counts
-//            its FLOPs with the formula of docs/model-format.md on the same number of tokens
 //   examples texts (or [a, b] pairs) the page offers as one-click inputs
 //
+// "FLOPs vs the dense teacher" needs no entry here: the model file names its teacher (the
+// config's optional `teacher` key, written by train/export; see flops.js).
+//
 // The first entry is the default.
-
-const TEACHER_4L256 = { layers: 4, hidden: 256, heads: 4, headSize: 64, ffn: 1024 };
 
 export const MODELS = [
     {
         id: 'sst2', name: 'SST-2 · movie review sentiment', url: '../../models/sst2.safetensors',
-        pair: false, inputs: ['Review'], teacher: TEACHER_4L256,
+        pair: false, inputs: ['Review'],
         examples: [
             'A gorgeous, witty, seductive movie that I would happily watch again.',
             'The plot is a mess, the acting is wooden and the jokes never land.',
@@ -25,7 +23,7 @@ export const MODELS = [
     },
     {
         id: 'imdb', name: 'IMDb · long movie reviews', url: '../../models/imdb.safetensors',
-        pair: false, inputs: ['Review'], teacher: TEACHER_4L256,
+        pair: false, inputs: ['Review'],
         examples: [
             'I went in expecting little and came out delighted. The cast is wonderful, the script is sharp and funny, and the last twenty minutes are genuinely moving. One of the best films I have seen this year.',
             'Two hours I will never get back. The story makes no sense, the characters are paper thin, and the ending is so lazy that half the audience laughed. Avoid.',
@@ -33,7 +31,7 @@ export const MODELS = [
     },
     {
         id: 'mrpc', name: 'MRPC · paraphrase', url: '../../models/mrpc.safetensors',
-        pair: true, inputs: ['Sentence 1', 'Sentence 2'], teacher: TEACHER_4L256,
+        pair: true, inputs: ['Sentence 1', 'Sentence 2'],
         examples: [
             ['The company said its profit rose 10 percent in the third quarter.', 'Third-quarter profit was up 10 percent, the company said.'],
             ['The company said its profit rose 10 percent in the third quarter.', 'The mayor will visit the new hospital on Friday.'],
@@ -41,7 +39,7 @@ export const MODELS = [
     },
     {
         id: 'rte', name: 'RTE · entailment', url: '../../models/rte.safetensors',
-        pair: true, inputs: ['Premise', 'Hypothesis'], teacher: TEACHER_4L256,
+        pair: true, inputs: ['Premise', 'Hypothesis'],
         examples: [
             ['A man is playing a guitar on a stage in front of a large crowd.', 'A man is performing music.'],
             ['A man is playing a guitar on a stage in front of a large crowd.', 'The stage is empty.'],
