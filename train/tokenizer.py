@@ -155,6 +155,22 @@ def basic_tokenize(text, do_lower_case=True):
     return tokens
 
 
+def truncate_pair(n1, n2, m):
+    """Kept lengths of a pair of n1 and n2 pieces within a budget of m (special tokens excluded), by
+    Hugging Face tokenizers' LongestFirst rule (web/tokenizer.js truncatePair): both fit -> keep
+    both; the shorter fits in half or less -> the longer takes the rest; otherwise m is split in
+    halves, the odd piece going to the longer input (to the second on a tie)."""
+    if n1 + n2 <= m:
+        return n1, n2
+    swap = n1 > n2
+    s, l = (n2, n1) if swap else (n1, n2)          # s: shorter, l: longer
+    l = s if s > m else max(s, m - s)
+    if s + l > m:
+        s = m // 2
+        l = s + m % 2
+    return (l, s) if swap else (s, l)
+
+
 class WordPieceTokenizer:
     def __init__(self, vocab, do_lower_case=True):
         # vocab: list of token strings, index = id
@@ -229,13 +245,13 @@ class WordPieceTokenizer:
         return [self.cls_id] + ids + [self.sep_id]
 
     def encode_pair(self, a, b, max_len=512):
-        """[CLS] a [SEP] b [SEP] with token types 0/1; the longer side is truncated first (BERT)."""
+        """[CLS] a [SEP] b [SEP] with token types 0/1, max_len tokens at most; the pieces are cut by
+        Hugging Face's longest-first rule (truncate_pair), as web/tokenizer.js does."""
+        if max_len < 3:
+            raise ValueError(f"max_len {max_len} leaves no room for [CLS] a [SEP] b [SEP]")
         ia, ib = self.tokenize_ids(a), self.tokenize_ids(b)
-        while len(ia) + len(ib) > max_len - 3:
-            if len(ia) > len(ib):
-                ia.pop()
-            else:
-                ib.pop()
+        na, nb = truncate_pair(len(ia), len(ib), max_len - 3)
+        ia, ib = ia[:na], ib[:nb]
         ids = [self.cls_id] + ia + [self.sep_id] + ib + [self.sep_id]
         types = [0] * (len(ia) + 2) + [1] * (len(ib) + 1)
         return ids, types

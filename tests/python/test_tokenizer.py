@@ -75,6 +75,8 @@ class TestTokenizer(unittest.TestCase):
         self.assertEqual(ids[0], 101)
         self.assertEqual(ids.count(102), 2)
         self.assertEqual(types, [0] * 6 + [1] * 2)
+        with self.assertRaises(ValueError):
+            self.tok.encode_pair("a", "b", max_len=2)
         ids = self.tok.encode("word " * 1000, max_len=512)
         self.assertEqual(len(ids), 512)
         self.assertEqual(ids[-1], 102)
@@ -88,8 +90,8 @@ class TestTokenizer(unittest.TestCase):
 
 class TestAgreesWithRuntimeTokenizer(unittest.TestCase):
     """Same ids as web/tokenizer.js (itself checked against Hugging Face `tokenizers`) on the JS
-    suite's edge cases and on every SST-2 / MRPC dev sentence: training and the runtime must
-    tokenise alike."""
+    suite's edge cases and on every SST-2 / MRPC dev sentence, and on MRPC / RTE dev pairs with
+    truncation: training and the runtime must tokenise alike."""
 
     def test_agreement(self):
         if shutil.which("node") is None:
@@ -112,6 +114,59 @@ class TestAgreesWithRuntimeTokenizer(unittest.TestCase):
         tok = WordPieceTokenizer.from_file(VOCAB)
         bad = [(s, tok.encode(s, 512), ids) for s, ids in cases if tok.encode(s, 512) != ids]
         self.assertEqual(bad, [])
+
+    PAIR_LENGTHS = (3, 4, 8, 17, 32, 51, 128)
+
+    def test_pair_agreement(self):
+        """encode_pair == web/tokenizer.js encode(a, b, {maxLength}) (ids and token types) on every
+        MRPC and RTE dev pair at several max lengths: the truncation of pairs is HF's longest-first
+        rule on both sides, ties and odd budgets included."""
+        if shutil.which("node") is None:
+            self.skipTest("node not installed")
+        pairs = [[a, b] for a, b, _ in read_task("mrpc", "dev")] + [[a, b] for a, b, _ in read_task("rte", "dev")]
+        script = (
+            "import fs from 'node:fs';"
+            "import { BertTokenizer } from './web/tokenizer.js';"
+            "const vocab = fs.readFileSync(process.argv[1], 'utf8').split('\\n'); if (vocab.at(-1) === '') vocab.pop();"
+            "const t = new BertTokenizer(vocab);"
+            "const { pairs, lengths } = JSON.parse(fs.readFileSync(0, 'utf8'));"
+            "console.log(JSON.stringify(lengths.map(m => pairs.map(([a, b]) => {"
+            "  const e = t.encode(a, b, { maxLength: m }); return [Array.from(e.ids), Array.from(e.types)]; }))));")
+        r = subprocess.run(["node", "--input-type=module", "-e", script, os.path.abspath(VOCAB)],
+                           input=json.dumps({"pairs": pairs, "lengths": self.PAIR_LENGTHS}),
+                           capture_output=True, text=True, cwd=ROOT, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        js = json.loads(r.stdout)
+        tok = WordPieceTokenizer.from_file(VOCAB)
+        bad, cut, ties = [], 0, 0
+        for m, per_len in zip(self.PAIR_LENGTHS, js):
+            for (a, b), (ids, types) in zip(pairs, per_len):
+                py = tok.encode_pair(a, b, max_len=m)
+                if [list(py[0]), list(py[1])] != [ids, types]:
+                    bad.append((m, a, b, py, (ids, types)))
+                na, nb = len(tok.tokenize_ids(a)), len(tok.tokenize_ids(b))
+                cut += na + nb > m - 3
+                ties += na + nb > m - 3 and min(na, nb) > (m - 3) // 2 and (m - 3) % 2 == 1
+        self.assertEqual(bad[:3], [])
+        self.assertGreater(len(pairs), 600)
+        self.assertGreater(cut, 1000)       # most pairs are cut at the short lengths
+        self.assertGreater(ties, 100)       # both sides halved with an odd budget: where the old rule differed
+
+    def test_truncate_pair_rule(self):
+        """truncate_pair == web/tokenizer.js truncatePair on every n1, n2 <= 24, budget <= 30."""
+        if shutil.which("node") is None:
+            self.skipTest("node not installed")
+        script = ("import { truncatePair } from './web/tokenizer.js'; const out = [];"
+                  "for (let m = 0; m <= 30; m++) for (let a = 0; a <= 24; a++) for (let b = 0; b <= 24; b++)"
+                  "  out.push(truncatePair(a, b, m));"
+                  "console.log(JSON.stringify(out));")
+        r = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True,
+                           cwd=ROOT, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        py = [list(T.truncate_pair(a, b, m)) for m in range(31) for a in range(25) for b in range(25)]
+        self.assertEqual(py, json.loads(r.stdout))
+        self.assertEqual(T.truncate_pair(6, 12, 11), (5, 6))    # the odd piece to the longer input
+        self.assertEqual(T.truncate_pair(10, 10, 15), (7, 8))   # to the second on a tie
 
 
 if __name__ == "__main__":
