@@ -51,10 +51,12 @@ static ifc_status parse_object(const cJSON *root, ifc_config *c) {
     if ((st = get_int(root, "vocab_size", 1, IFC_MAX_VOCAB, &c->vocab, "")) != IFC_OK) return st;
     if ((st = get_float(root, "layer_norm_eps", &c->eps)) != IFC_OK) return st;
     /* eps > 0 as a float32 keeps var + eps > 0 in every LayerNorm (eps 0 gives 0/0 on a constant
-     * row); 1e-50 rounds to 0 in float32 and is refused with 0 and negatives, as the JS and Python
-     * readers do (docs/model-format.md, "config"). */
-    if (!(c->eps > 0.0f))
-        return ifc_fail(IFC_ERR_MODEL, "config: \"layer_norm_eps\" = %g must be > 0 (as a float32)", (double)c->eps);
+     * row). A double rounds to a float32 > 0 exactly when it is > 2^-150 (half the smallest
+     * subnormal): 1e-50 is refused with 0 and negatives, as the JS and Python readers do
+     * (docs/model-format.md, "config"). Compared as a double, so flush-to-zero modes cannot move it. */
+    const double eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps")->valuedouble;
+    if (!(eps > 0x1p-150))
+        return ifc_fail(IFC_ERR_MODEL, "config: \"layer_norm_eps\" = %g must be > 0 (as a float32)", eps);
     if ((st = get_float(root, "keep_threshold", &c->keep_threshold)) != IFC_OK) return st;
 
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(root, "labels");

@@ -42,7 +42,9 @@ def check_file_config(cfg):
     if cfg.max_position > MAX_POSITION:
         raise ModelFileError(f"bad config: max_position must be at most {MAX_POSITION}, got {cfg.max_position}")
     eps = cfg.layer_norm_eps
-    if not (isinstance(eps, (int, float)) and not isinstance(eps, bool) and np.float32(eps) > 0):
+    # > 0 as a float32 <=> > 2^-150 as a double (half the smallest subnormal rounds to 0); compared
+    # in double, since np.float32 of a subnormal reads as 0 under torch.set_flush_denormal(True)
+    if not (isinstance(eps, (int, float)) and not isinstance(eps, bool) and eps > 2.0 ** -150):
         raise ModelFileError(f"bad config: layer_norm_eps must be a finite number > 0 (as a float32), got {eps!r}")
 
 

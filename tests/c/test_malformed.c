@@ -467,20 +467,25 @@ void run_malformed_tests(const char *dir) {
             {"layer_norm_eps", "0", "malformed layer_norm_eps 0 (LayerNorm of a constant row is 0/0)"},
             {"layer_norm_eps", "-1e-12", "malformed layer_norm_eps negative"},
             {"layer_norm_eps", "1e-50", "malformed layer_norm_eps 1e-50 (0 as a float32)"},
+            {"layer_norm_eps", "7.006492321624085e-46", "malformed layer_norm_eps 2^-150 (0 as a float32: tie to even)"},
             {"keep_threshold", NULL, "malformed keep_threshold missing"},
             {"hidden_size", "33", "malformed hidden_size inconsistent with tensors"},
         };
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
             expect_error(edited(&mf, e_config, cases[i]), IFC_ERR_MODEL, cases[i][2]);
         expect_error(edited(&mf, e_config_many_layers, NULL), IFC_ERR_MODEL, "malformed absurd layer count 5000");
-        static const char *const eps_min[3] = {"layer_norm_eps", "1.4e-45", NULL}; /* the smallest float32 > 0 */
-        blob b = edited(&mf, e_config, eps_min);
-        ifc_model *m = NULL;
-        ifc_status st = ifc_model_load(b.buf, b.len, &m);
-        test_result(st == IFC_OK, "malformed layer_norm_eps 1.4e-45 (the smallest float32 > 0) loads", "status %d: %s", st,
-                    ifc_last_error());
-        ifc_model_free(m);
-        free(b.buf);
+        /* the smallest float32 > 0, and a double just above 2^-150 that rounds up to it */
+        static const char *const eps_ok[2][3] = {{"layer_norm_eps", "1.4e-45", NULL}, {"layer_norm_eps", "7.1e-46", NULL}};
+        for (int k = 0; k < 2; k++) {
+            blob b = edited(&mf, e_config, eps_ok[k]);
+            ifc_model *m = NULL;
+            ifc_status st = ifc_model_load(b.buf, b.len, &m);
+            char label[96];
+            snprintf(label, sizeof label, "malformed layer_norm_eps %s (> 0 as a float32) loads", eps_ok[k][1]);
+            test_result(st == IFC_OK, label, "status %d: %s", st, ifc_last_error());
+            ifc_model_free(m);
+            free(b.buf);
+        }
     }
     mutation_tests(&mf, "sampled.f32", 3000);
 

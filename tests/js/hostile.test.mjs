@@ -124,6 +124,7 @@ test('safetensors that are not inforcoef models, or not this version: clear code
         ['BAD_MODEL', /layer_norm_eps must be a finite number > 0/, (h, c) => { c.layer_norm_eps = 0; }],
         ['BAD_MODEL', /layer_norm_eps must be a finite number > 0/, (h, c) => { c.layer_norm_eps = -1e-12; }],
         ['BAD_MODEL', /layer_norm_eps must be a finite number > 0/, (h, c) => { c.layer_norm_eps = 1e-50; }],
+        ['BAD_MODEL', /layer_norm_eps must be a finite number > 0/, (h, c) => { c.layer_norm_eps = 2 ** -150; }], // rounds to 0 (tie to even)
         ['BAD_MODEL', /layer_norm_eps must be a finite number > 0/, (h, c) => { c.layer_norm_eps = '1e-12'; }],
     ];
     for (const [code, msg, edit] of cases) {
@@ -136,9 +137,11 @@ test('safetensors that are not inforcoef models, or not this version: clear code
         });
     }
     // the smallest float32 > 0 is a valid eps
-    const tiny = await load(editedFixture((h, c) => { c.layer_norm_eps = 1.4e-45; }));
-    assert.ok((await tiny('a film')).every((s) => Number.isFinite(s.score)));
-    tiny.dispose();
+    for (const eps of [1.4e-45, 7.1e-46]) { // 7.1e-46 rounds up to 1.4e-45
+        const tiny = await load(editedFixture((h, c) => { c.layer_norm_eps = eps; }));
+        assert.ok((await tiny('a film')).every((s) => Number.isFinite(s.score)));
+        tiny.dispose();
+    }
     // I8 without its scale, a scale without its I8 tensor
     await assert.rejects(load(editedFixture((h) => { delete h['pooler.dense.weight_scale']; }, 'dense', 'i8')), (e) => e.code === 'BAD_MODEL' && /no pooler.dense.weight_scale/.test(e.message));
     await assert.rejects(load(editedFixture((h) => { h['pooler.dense.weight_scale'] = { dtype: 'F32', shape: [0], data_offsets: [0, 0] }; }, 'dense', 'f32')), (e) => e.code === 'BAD_MODEL');

@@ -159,10 +159,12 @@ class TestMalformed(unittest.TestCase):
         self.refuse(conf_edit(lambda c: c.update(layer_norm_eps="x")), "not a finite number")
         self.refuse(conf_edit(lambda c: c.update(labels=[])), "labels")
         # layer_norm_eps > 0 as a float32, as src/config.c and web/model-file.js (0 gives 0/0 in LayerNorm)
-        for eps in (0, 0.0, -1e-12, 1e-50):
+        for eps in (0, 0.0, -1e-12, 1e-50, 2.0 ** -150):                   # 2^-150 rounds to 0 (tie to even)
             self.refuse(conf_edit(lambda c: c.update(layer_norm_eps=eps)), "layer_norm_eps must be")
         self.assertEqual(model_file.decode_model(conf_edit(lambda c: c.update(layer_norm_eps=1.4e-45)))
                          .config.layer_norm_eps, 1.4e-45)                 # the smallest float32 > 0
+        self.assertEqual(model_file.decode_model(conf_edit(lambda c: c.update(layer_norm_eps=7.1e-46)))
+                         .config.layer_norm_eps, 7.1e-46)                 # rounds up to it
         # max_position <= 4096, as src/ifc_internal.h IFC_MAX_POSITION and web/model-file.js
         self.refuse(conf_edit(lambda c: c.update(max_position=4097)), "max_position must be at most 4096")
         self.refuse(conf_edit(lambda c: c.update(hidden_size=float("inf"))), "not an integer")
