@@ -104,17 +104,27 @@ if [ $want_wasm = 1 ]; then
              ifc_get_threshold ifc_num_layers ifc_num_labels ifc_max_length ifc_hidden_size ifc_stat_kept
              ifc_stat_ms ifc_stat_flops_f64 ifc_dense_flops_f64 ifc_stat_kept_positions)
     list=$(printf '"_%s",' "${exports[@]}")
-    EMFLAGS=(-O3 -msimd128 --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1)
+    # -mbulk-memory: memcpy/memset become memory.copy/memory.fill (one instruction, not a loop that
+    # V8 first runs in its baseline tier: the 1.4 MB embedding table copied at load took ~20 ms).
+    EMFLAGS=(-O3 -msimd128 -mbulk-memory --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1)
+    # The runtime only (cold start, docs/benchmarks.md): V8 recompiles a wasm function with TurboFan,
+    # in the background, once it has run long enough, and on a busy machine that competes with the
+    # main thread. Binaryen by default inlines every function that has one caller, which folds the
+    # whole loader (header parse, checks, repacking) into one 9 KB ifc_model_load that then gets
+    # recompiled on every load; a 200-node limit keeps the loader's parts separate (warm classify
+    # speed unchanged, bench/warm-wasm.mjs). emmalloc: a smaller allocator than dlmalloc (7 KB less
+    # wasm; load makes ~1,500 small allocations for the JSON header, classify none).
+    RUNTIME_LINK=(-sMALLOC=emmalloc -sBINARYEN_EXTRA_PASSES=--one-caller-inline-max-function-size=200)
     mkdir -p build/wasm/obj web
     objs=()
     for f in "${SRC[@]}" bench/gemm_wasm.c bench/gemm_cases.c; do
         o="build/wasm/obj/$(basename "${f%.c}").o"
-        emcc "${WARN[@]}" -O3 -msimd128 -Isrc -c "$f" -o "$o"
+        emcc "${WARN[@]}" -O3 -msimd128 -mbulk-memory -Isrc -c "$f" -o "$o"
         objs+=("$o")
     done
-    emcc -std=c11 -O3 -msimd128 -w -c third_party/cjson/cJSON.c -o build/wasm/obj/cJSON.o
+    emcc -std=c11 -O3 -msimd128 -mbulk-memory -w -c third_party/cjson/cJSON.c -o build/wasm/obj/cJSON.o
     lib=("${objs[@]:0:${#SRC[@]}}" build/wasm/obj/cJSON.o)
-    emcc "${EMFLAGS[@]}" --js-library src/wasm_imports.js "${lib[@]}" -sEXPORTED_FUNCTIONS="[${list%,}]" -o web/inforcoef.wasm
+    emcc "${EMFLAGS[@]}" "${RUNTIME_LINK[@]}" --js-library src/wasm_imports.js "${lib[@]}" -sEXPORTED_FUNCTIONS="[${list%,}]" -o web/inforcoef.wasm
     # benchmark module: the same GEMM objects plus the peak kernel, never shipped
     bench_exports=(malloc free bench_peak_f32x4 bench_gemm_f32 bench_gemm_i8)
     list=$(printf '"_%s",' "${bench_exports[@]}")

@@ -26,6 +26,15 @@ export function watchWasmMemory() {
             if (mod && typeof mod === 'object') for (const v of Object.values(mod)) if (v instanceof WebAssembly.Memory) seen.push(v);
         }
     };
+    // our runtime instantiates synchronously in Node (web/wasm.js): the constructor is watched too
+    const Instance = WebAssembly.Instance;
+    WebAssembly.Instance = new Proxy(Instance, {
+        construct(target, args, newTarget) {
+            const instance = Reflect.construct(target, args, newTarget === WebAssembly.Instance ? target : newTarget);
+            record(instance, args[1]);
+            return instance;
+        },
+    });
     const instantiate = WebAssembly.instantiate;
     WebAssembly.instantiate = async function (source, imports) {
         const r = await instantiate.call(this, source, imports);

@@ -99,7 +99,7 @@ static ifc_status check_metadata(const st_file *f, const ifc_config *c) {
     if (!f->meta_vocab) return ifc_fail(IFC_ERR_MODEL, "__metadata__ has no \"vocab\"");
     /* tokens joined by '\n': V tokens have V - 1 separators */
     size_t lines = 1;
-    for (const char *p = f->meta_vocab; *p; p++) lines += *p == '\n';
+    for (const char *p = f->meta_vocab; (p = strchr(p, '\n')) != NULL; p++) lines++; /* libc scans by words */
     if (lines != (size_t)c->vocab)
         return ifc_fail(IFC_ERR_MODEL, "vocab has %zu lines but config vocab_size is %d", lines, c->vocab);
     return IFC_OK;

@@ -145,6 +145,12 @@ static ifc_status check_overlaps(const st_tensor *ts, int count) {
 static int valid_utf8(const uint8_t *s, size_t n) {
     size_t i = 0;
     while (i < n) {
+        /* ASCII, most of a header, 8 bytes at a time in a short inner loop: in wasm, V8 recompiles
+         * a function with its optimising tier once it has run long enough, and a byte-by-byte loop
+         * over a 100 KB header made that happen to the loader at every load */
+        uint64_t w;
+        while (n - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) i += 8;
+        if (i == n) break;
         const uint8_t c = s[i];
         size_t len;
         uint32_t cp, min;

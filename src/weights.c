@@ -189,13 +189,16 @@ static ifc_status check_slot(const binding *b, int layer, int role) {
     const ifc_config *c = b->cfg;
     const role_def *rd = role_of(layer, role);
     const slot *s = layer < 0 ? &b->globals[role] : &b->layers[(size_t)layer * L_COUNT + (size_t)role];
-    char name[160];
-    full_name(name, sizeof name, layer, role, 0);
     if (!s->w) {
-        if (s->scale) return ifc_fail(IFC_ERR_MODEL, "tensor '%s_scale' has no I8 tensor '%s'", name, name);
-        return ifc_fail(IFC_ERR_MODEL, "missing tensor '%s'", name);
+        char missing[160];
+        full_name(missing, sizeof missing, layer, role, 0);
+        if (s->scale) return ifc_fail(IFC_ERR_MODEL, "tensor '%s_scale' has no I8 tensor '%s'", missing, missing);
+        return ifc_fail(IFC_ERR_MODEL, "missing tensor '%s'", missing);
     }
+    /* bind_tensors matched the file's name exactly, so it is the table's full name; no snprintf
+     * on the success path (in wasm, ~60 calls of printf's core per load made V8 recompile it). */
     const st_tensor *t = s->w;
+    const char *name = t->name;
     uint64_t rows = (uint64_t)dim_value(c, layer, rd->rows);
     if (rd->cols == DIM_NONE) {
         if (t->rank != 1 || t->shape[0] != rows)

@@ -14,7 +14,7 @@
 import { InforcoefError } from './errors.js';
 import { readModelFile } from './model-file.js';
 import { BertTokenizer } from './tokenizer.js';
-import { instantiateRuntime, readUrl, STATUS } from './wasm.js';
+import { instantiateRuntime, readFileInto, readUrl, STATUS } from './wasm.js';
 
 export { InforcoefError } from './errors.js';
 export { BertTokenizer } from './tokenizer.js';
@@ -24,6 +24,18 @@ export { readModelFile } from './model-file.js';
 export const DEFAULT_MODEL_URL = new URL('../models/sst2.safetensors', import.meta.url);
 
 const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
+
+// A model source as a URL when it names a local file in Node (read straight into the wasm heap by
+// load()), else null.
+async function nodeFileUrl(source) {
+    if (!isNode) return null;
+    if (source instanceof URL) return source.protocol === 'file:' ? source : null;
+    if (typeof source !== 'string') return null;
+    if (/^[a-z][a-z0-9+.-]+:/i.test(source)) return source.startsWith('file:') ? new URL(source) : null; // has a scheme (not a drive letter)
+    const urlName = 'node:url';
+    const { pathToFileURL } = await import(/* @vite-ignore */ /* webpackIgnore: true */ urlName);
+    return pathToFileURL(source);
+}
 
 async function readSource(source, onProgress) {
     if (source instanceof ArrayBuffer) return new Uint8Array(source);
@@ -36,11 +48,6 @@ async function readSource(source, onProgress) {
     if (source instanceof URL) return readUrl(source, onProgress);
     if (typeof source === 'string') {
         if (/^[a-z][a-z0-9+.-]+:/i.test(source)) return readUrl(new URL(source), onProgress); // has a scheme (not a drive letter)
-        if (isNode) {
-            const urlName = 'node:url';
-            const { pathToFileURL } = await import(/* @vite-ignore */ /* webpackIgnore: true */ urlName);
-            return readUrl(pathToFileURL(source), onProgress);
-        }
         return readUrl(new URL(source, globalThis.location?.href), onProgress); // relative URL in a page or worker
     }
     throw new TypeError('model source must be a URL, a path (Node), an ArrayBuffer, a typed array or a Blob');
@@ -86,16 +93,42 @@ function softmax(logits) {
 export async function load(source = DEFAULT_MODEL_URL, options = {}) {
     const { onProgress, wasm } = options;
     let defaultThreshold = checkThreshold(options.threshold);
-    const bytes = await readSource(source, onProgress);
-    const info = readModelFile(bytes); // the JS checks: clear errors before the wasm sees the bytes
-    const rt = await instantiateRuntime(wasm);
+    // The runtime is started first: in browsers it compiles while the model downloads. Its errors
+    // surface at the await below, after the model source's own.
+    const runtime = instantiateRuntime(wasm);
+    runtime.catch(() => {});
+
+    // Bring the file into the wasm heap: a local file (Node) is read straight into it; other
+    // sources arrive as bytes, are checked and copied in. Either way the JS checks (readModelFile)
+    // run before the runtime parses the bytes, so a bad file gets a clear error.
+    let rt, filePtr = 0, bytes, info;
+    const fileUrl = await nodeFileUrl(source);
+    try {
+        if (fileUrl) {
+            bytes = await readFileInto(fileUrl, async (size) => {
+                rt = await runtime;
+                filePtr = rt.malloc(Math.max(size, 1));
+                return rt.u8(filePtr, size);
+            }, onProgress);
+            info = readModelFile(bytes);
+        } else {
+            bytes = await readSource(source, onProgress);
+            info = readModelFile(bytes);
+            rt = await runtime;
+            filePtr = rt.malloc(Math.max(bytes.length, 1));
+            rt.u8(filePtr, bytes.length).set(bytes);
+        }
+    } catch (e) {
+        if (filePtr) rt.free(filePtr);
+        throw e;
+    }
     const x = rt.x;
 
-    // Load: copy the file into the wasm heap, parse there, free the copy.
-    const filePtr = rt.malloc(bytes.length);
-    rt.u8(filePtr, bytes.length).set(bytes);
+    // Load: parse and repack from the heap copy, then free it.
+    const fileSize = bytes.length;
+    bytes = null; // a view on wasm memory, stale once the heap grows
     const outPtr = rt.malloc(4);
-    const status = x.ifc_model_load(filePtr, bytes.length, outPtr);
+    const status = x.ifc_model_load(filePtr, fileSize, outPtr);
     rt.free(filePtr);
     const model = rt.u32At(outPtr);
     rt.free(outPtr);

@@ -128,9 +128,8 @@ export function readModelFile(bytes) {
         }
     }
     const sp = { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]', unk: '[UNK]', mask: '[MASK]', ...(config.special_tokens || {}) };
-    const vocabSet = new Set(vocab);
-    for (const k of ['cls', 'sep', 'unk']) {
-        if (!vocabSet.has(sp[k])) throw new InforcoefError('BAD_MODEL', `bad inforcoef model: special token ${k} ${JSON.stringify(sp[k])} is not in the vocabulary`);
+    for (const k of ['cls', 'sep', 'unk']) { // three scans, cheaper than hashing the vocabulary into a Set
+        if (!vocab.includes(sp[k])) throw new InforcoefError('BAD_MODEL', `bad inforcoef model: special token ${k} ${JSON.stringify(sp[k])} is not in the vocabulary`);
     }
 
     const byPart = {};

@@ -20,29 +20,45 @@ import { CLASS_BITS, TABLES, LOWER_EXCEPTIONS } from './unicode-tables.js';
 
 const { DROP, SPACE, CJK, STRIP, DECOMP, PUNCT } = CLASS_BITS;
 
-// Per-code-point class: a byte table for the BMP (64 KiB, built on first use) and sorted ranges for
-// the astral planes, looked up by binary search (astral text is rare).
+// Per-code-point class: a byte table for ASCII (built on first use), one for the whole BMP (64 KiB,
+// built on the first non-ASCII character: filling it costs a few ms of a cold start, which ASCII
+// text never needs) and sorted ranges for the astral planes, looked up by binary search (astral
+// text is rare).
+let ascii = null;
 let bmp = null;
 let astral = null; // [{bit, starts: Int32Array, ends: Int32Array}]
 
-function buildTables() {
-    bmp = new Uint8Array(0x10000);
-    astral = [];
+// The class bits of code points [0, limit) into a new Uint8Array(limit); with `astralOut`, the
+// ranges past the BMP are collected there.
+function fillTable(limit, astralOut) {
+    const table = new Uint8Array(limit);
     for (const [name, bit] of Object.entries(CLASS_BITS)) {
-        const nums = TABLES[name].split(',').map((s) => parseInt(s, 36));
+        const nums = TABLES[name].split(',');
         const starts = [], ends = [];
         let pos = 0;
         for (let i = 0; i + 1 < nums.length; i += 2) {
-            const start = pos + nums[i], end = start + nums[i + 1]; // [start, end)
-            for (let cp = start; cp < Math.min(end, 0x10000); cp++) bmp[cp] |= bit;
+            if (pos >= limit && !astralOut) break; // the ranges are sorted: nothing more below limit
+            const start = pos + parseInt(nums[i], 36), end = start + parseInt(nums[i + 1], 36); // [start, end)
+            for (let cp = start; cp < Math.min(end, limit); cp++) table[cp] |= bit;
             if (end > 0x10000) { starts.push(Math.max(start, 0x10000)); ends.push(end); }
             pos = end;
         }
-        astral.push({ bit, starts: Int32Array.from(starts), ends: Int32Array.from(ends) });
+        astralOut?.push({ bit, starts: Int32Array.from(starts), ends: Int32Array.from(ends) });
     }
+    return table;
+}
+
+function asciiTable() {
+    return (ascii ??= fillTable(0x80, null));
+}
+
+function buildTables() {
+    astral = [];
+    bmp = fillTable(0x10000, astral);
 }
 
 export function charClass(cp) {
+    if (cp < 0x80) return asciiTable()[cp];
     if (bmp === null) buildTables();
     if (cp < 0x10000) return bmp[cp];
     let k = 0;
@@ -139,7 +155,7 @@ export class BertTokenizer {
                 const lo = text.charCodeAt(i + 1);
                 if (lo >= 0xdc00 && lo <= 0xdfff) { cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00); len = 2; }
             }
-            const k = cp < 0x80 ? (bmp ?? (buildTables(), bmp))[cp] : charClass(cp);
+            const k = cp < 0x80 ? (ascii ?? asciiTable())[cp] : charClass(cp);
             if (k & (DROP | SPACE | CJK)) {
                 word += text.slice(start, i);
                 if (k & (SPACE | CJK)) {

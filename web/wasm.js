@@ -13,24 +13,41 @@ export const DEFAULT_WASM_URL = new URL('./inforcoef.wasm', import.meta.url);
 
 const compiled = new Map(); // URL string -> Promise<WebAssembly.Module>
 
-// Reads a URL to bytes: file: through node:fs (fetch has no file: scheme in Node), others by fetch.
-export async function readUrl(url, onProgress) {
-    url = new URL(url);
-    if (url.protocol === 'file:') {
-        const fsName = 'node:fs/promises'; // a variable, so that browser bundlers do not try to bundle it
-        const fs = await import(/* @vite-ignore */ /* webpackIgnore: true */ fsName);
-        let bytes;
-        try { bytes = new Uint8Array(await fs.readFile(url)); } catch (e) {
-            throw new InforcoefError('IO', `cannot read ${decodeURIComponent(url.pathname)}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: e });
-        }
-        onProgress?.({ loaded: bytes.length, total: bytes.length });
-        return bytes;
-    }
+const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
+
+// node:fs, imported on first use; a variable name, so that browser bundlers do not try to bundle it.
+let nodeFs = null;
+async function fsModule() {
+    const name = 'node:fs';
+    return (nodeFs ??= await import(/* @vite-ignore */ /* webpackIgnore: true */ name));
+}
+
+const ioError = (url, e) => new InforcoefError('IO', `cannot read ${decodeURIComponent(url.pathname)}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: e });
+
+async function fetchOk(url) {
     let res;
     try { res = await fetch(url); } catch (e) {
         throw new InforcoefError('IO', `cannot fetch ${url}: ${e.message}`, { cause: e });
     }
     if (!res.ok) throw new InforcoefError('IO', `cannot fetch ${url}: HTTP ${res.status} ${res.statusText}`);
+    return res;
+}
+
+// Reads a URL to bytes: file: through node:fs (fetch has no file: scheme in Node), others by fetch.
+// A local file is read synchronously: one read of a file costs less than the round trips through
+// libuv's thread pool that fs.promises.readFile makes (open, stat, a read per 512 KiB, close),
+// each of which waits for a core on a busy machine.
+export async function readUrl(url, onProgress) {
+    url = new URL(url);
+    if (url.protocol === 'file:') {
+        const fs = await fsModule();
+        let buf;
+        try { buf = fs.readFileSync(url); } catch (e) { throw ioError(url, e); }
+        const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength); // a view, not a copy
+        onProgress?.({ loaded: bytes.length, total: bytes.length });
+        return bytes;
+    }
+    const res = await fetchOk(url);
     const total = Number(res.headers.get('content-length')) || 0;
     if (!res.body || !onProgress) {
         const bytes = new Uint8Array(await res.arrayBuffer());
@@ -57,14 +74,59 @@ export async function readUrl(url, onProgress) {
     return buf.subarray(0, loaded);
 }
 
+// Node: reads a local file (a file: URL) straight into memory that place(size) provides (a
+// Uint8Array of `size` bytes, e.g. in the wasm heap; it may be async), so the bytes are never held
+// in a JS buffer as well. The file is opened before place() is called: a missing file is reported
+// as such. Returns place()'s array, filled.
+export async function readFileInto(url, place, onProgress) {
+    url = new URL(url);
+    const fs = await fsModule();
+    let fd;
+    try { fd = fs.openSync(url, 'r'); } catch (e) { throw ioError(url, e); }
+    try {
+        let size;
+        try { size = fs.fstatSync(fd).size; } catch (e) { throw ioError(url, e); }
+        const view = await place(size);
+        let off = 0;
+        while (off < size) {
+            let n;
+            try { n = fs.readSync(fd, view, off, size - off, off); } catch (e) { throw ioError(url, e); }
+            if (n === 0) throw new InforcoefError('IO', `cannot read ${decodeURIComponent(url.pathname)}: it shrank to ${off} bytes while being read (${size} expected)`);
+            off += n;
+        }
+        onProgress?.({ loaded: size, total: size });
+        return view;
+    } finally {
+        fs.closeSync(fd);
+    }
+}
+
+async function compileUrl(url) {
+    url = new URL(url);
+    // Node: compile on this thread. WebAssembly.compile validates on a worker and answers through the
+    // event loop, a round trip that costs more than the compile (V8 compiles each function on its
+    // first call). Browsers: compile while the bytes arrive, when the server sends application/wasm.
+    if (url.protocol === 'file:') return new WebAssembly.Module(await readUrl(url));
+    if (typeof WebAssembly.compileStreaming === 'function') {
+        const res = await fetchOk(url);
+        const again = res.clone();
+        try { return await WebAssembly.compileStreaming(res); } catch (e) {
+            if (!(e instanceof TypeError)) throw e; // a wrong Content-Type: compile the bytes instead
+            return WebAssembly.compile(await again.arrayBuffer());
+        }
+    }
+    return WebAssembly.compile(await readUrl(url));
+}
+
 // source: undefined (the package's inforcoef.wasm), a URL or URL string, bytes, or a compiled
-// WebAssembly.Module. Compiled modules are cached per URL.
+// WebAssembly.Module. Compiled modules are cached per URL, for the life of the page or process:
+// every load() after the first skips the compile.
 export function compileWasm(source = DEFAULT_WASM_URL) {
     if (source instanceof WebAssembly.Module) return Promise.resolve(source);
     if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
     const key = String(source);
     if (!compiled.has(key)) {
-        const p = readUrl(source).then((bytes) => WebAssembly.compile(bytes)).catch((e) => {
+        const p = compileUrl(source).catch((e) => {
             compiled.delete(key);
             if (e instanceof InforcoefError) {
                 throw new InforcoefError('IO', `${e.message} (the wasm runtime; build it with ./build.sh)`, { cause: e });
@@ -93,7 +155,9 @@ export async function instantiateRuntime(wasmSource) {
         imports[imp.module] ??= {};
         imports[imp.module][imp.name] ??= () => { throw new Error(`inforcoef.wasm called the unexpected import ${imp.module}.${imp.name}`); };
     }
-    const instance = await WebAssembly.instantiate(module, imports);
+    // Node: instantiate on this thread (no event-loop round trip); browsers may refuse that for
+    // large modules on the main thread, so they get the async form.
+    const instance = isNode ? new WebAssembly.Instance(module, imports) : await WebAssembly.instantiate(module, imports);
     const x = instance.exports;
     for (const name of ['memory', 'malloc', 'free', 'ifc_last_error', 'ifc_model_load', 'ifc_model_free', 'ifc_classify']) {
         if (!(name in x)) throw new InforcoefError('RUNTIME', `inforcoef.wasm lacks the export ${name}: rebuild it with ./build.sh`);
