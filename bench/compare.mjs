@@ -12,12 +12,18 @@
 //   --inforcoef F      Infor-Coef model, F32       /work/runs/sst2/export/sst2.f32.safetensors
 //   --inforcoef-i8 F   Infor-Coef model, I8        models/sst2.safetensors (the shipped file)
 //   (stand-ins: the compression runs under /work/runs/ic_scratch/, see DEFAULTS below)
+//   --imdb-teacher F   IMDb dense teacher, F32     /work/runs/teachers/imdb.f32.safetensors
+//   --imdb-inforcoef F IMDb Infor-Coef model, I8   models/imdb.safetensors, /work/runs/imdb/export/imdb.i8.safetensors
+//   --imdb-inforcoef-f32 F  the same, F32          /work/runs/imdb/export/imdb.f32.safetensors
+//   When the IMDb teacher exists, an IMDb task pass runs too: the IMDb teacher in ORT-web,
+//   onnxruntime-node and ours, and the IMDb Infor-Coef model(s) in ours, on --imdb-task reviews.
 //   A .pt checkpoint is exported to a model file first (python3 -m train.export, cached).
 //   The teacher is exported to ONNX (bench/export-onnx.py: float graph + dynamically quantised
 //   int8 graph, checked against our runtime) into build/bench/onnx/, re-exported when older.
 // Inputs (tokenised once per vocabulary with web/tokenizer.js, so every engine gets identical ids):
 //   --sst2 N           first N SST-2 dev sentences (default all 872)
 //   --imdb N           N IMDb test reviews, evenly spaced over the file (both labels), cut at 512 (default 24)
+//   --imdb-task N      reviews for the IMDb task pass, chosen the same way (default 100)
 //   --lengths L,...    fixed lengths for the dense engines (default 16,64,128,512)
 //   --cold N           cold starts per configuration, each a fresh Node process (default 3)
 //   --no-gemm          skip the GEMM efficiency measurement (bench/gemm-efficiency.mjs)
@@ -46,15 +52,16 @@ const MiB = 1024 * 1024;
 // ---------------------------------------------------------------------------------------------
 // arguments
 
-const opts = { sst2: Infinity, imdb: 24, lengths: [16, 64, 128, 512], cold: 3, gemm: true, doc: false, json: at('build/bench/results.json') };
+const opts = { sst2: Infinity, imdb: 24, imdbTask: 100, lengths: [16, 64, 128, 512], cold: 3, gemm: true, doc: false, json: at('build/bench/results.json') };
 const given = {};
 {
     const argv = process.argv.slice(2);
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i], v = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
-        if (['--teacher', '--teacher-i8', '--cofi', '--inforcoef', '--inforcoef-i8'].includes(a)) given[a.slice(2)] = path.resolve(v());
+        if (['--teacher', '--teacher-i8', '--cofi', '--inforcoef', '--inforcoef-i8', '--imdb-teacher', '--imdb-inforcoef', '--imdb-inforcoef-f32'].includes(a)) given[a.slice(2)] = path.resolve(v());
         else if (a === '--sst2') opts.sst2 = Number(v());
         else if (a === '--imdb') opts.imdb = Number(v());
+        else if (a === '--imdb-task') opts.imdbTask = Number(v());
         else if (a === '--lengths') opts.lengths = v().split(',').map(Number);
         else if (a === '--cold') opts.cold = Number(v());
         else if (a === '--no-gemm') opts.gemm = false;
@@ -118,6 +125,18 @@ for (const role of ['teacher', 'cofi', 'inforcoef', 'inforcoef-i8']) {
     models[role] = { source, path: modelFile(source, dtype), standin: !given[role] && source !== DEFAULTS[role][0][0] };
 }
 if (!models.teacher) throw new Error('no teacher model: give --teacher');
+// The IMDb task's models (no stand-ins): measured when the IMDb teacher exists.
+const IMDB_DEFAULTS = {
+    'imdb-teacher': ['/work/runs/teachers/imdb.f32.safetensors'],
+    'imdb-inforcoef-f32': ['/work/runs/imdb/export/imdb.f32.safetensors'],
+    'imdb-inforcoef': [at('models/imdb.safetensors'), '/work/runs/imdb/export/imdb.i8.safetensors'],
+};
+for (const [role, paths] of Object.entries(IMDB_DEFAULTS)) {
+    const p = given[role] ?? paths.find((x) => existsSync(x));
+    if (p && !existsSync(p)) throw new Error(`--${role} ${p}: no such file`);
+    if (p && (role === 'imdb-teacher' || models['imdb-teacher'])) models[role] = { source: p, path: modelFile(p), standin: false };
+    else log(`(no ${role} model${p ? '' : `: none of ${paths.join(', ')} exists`}; ${role === 'imdb-teacher' ? 'no IMDb task pass' : 'its row is skipped'})`);
+}
 if (given['teacher-i8']) models['teacher-i8'] = { source: given['teacher-i8'], path: given['teacher-i8'], standin: false };
 else {
     // the teacher engineer's own I8 export next to the F32 one, else ours (python3 -m train.export --dtype i8)
@@ -134,22 +153,34 @@ for (const m of Object.values(models)) {
     m.vocabKey = `${m.info.vocab.length}:${fnv(m.info.vocab.join('\n'))}`;
 }
 
-// ONNX graphs of the teacher (float + int8), and the export check's report.
+// ONNX graphs of a teacher (float, and int8 if asked), and the export check's report.
 const onnxDir = at('build/bench/onnx');
-const onnxF32 = path.join(onnxDir, `${stem(models.teacher.path)}.onnx`);
-const onnxI8 = path.join(onnxDir, `${stem(models.teacher.path)}.int8.onnx`);
-const checkFile = onnxF32 + '.check.json';
-let exportReport;
-if (!newer(onnxF32, models.teacher.path, path.join(here, 'export-onnx.py'), path.join(here, 'onnx_int8.py')) || !existsSync(onnxI8)) {
-    log(`exporting the teacher to ONNX: ${rel(onnxF32)}, ${rel(onnxI8)}`);
-    mkdirSync(onnxDir, { recursive: true });
-    exportReport = run(PYTHON, [path.join(here, 'export-onnx.py'), models.teacher.path, onnxF32, '--int8', onnxI8, '--check-cases', checkFile], 'bench/export-onnx.py');
-} else {
-    exportReport = run(process.execPath, [path.join(here, 'check-onnx.mjs'), checkFile], 'bench/check-onnx.mjs');
+function exportOnnx(teacher, int8) {
+    const f32 = path.join(onnxDir, `${stem(teacher.path)}.onnx`);
+    const i8 = int8 ? path.join(onnxDir, `${stem(teacher.path)}.int8.onnx`) : null;
+    const checkFile = f32 + '.check.json';
+    let report;
+    if (!newer(f32, teacher.path, path.join(here, 'export-onnx.py'), path.join(here, 'onnx_int8.py')) || (i8 && !existsSync(i8)) || !existsSync(checkFile)) {
+        log(`exporting ${rel(teacher.path)} to ONNX: ${rel(f32)}${i8 ? `, ${rel(i8)}` : ''}`);
+        mkdirSync(onnxDir, { recursive: true });
+        report = run(PYTHON, [path.join(here, 'export-onnx.py'), teacher.path, f32, ...(i8 ? ['--int8', i8] : []), '--check-cases', checkFile], 'bench/export-onnx.py');
+    } else {
+        report = run(process.execPath, [path.join(here, 'check-onnx.mjs'), checkFile], 'bench/check-onnx.mjs');
+    }
+    log(report.trim());
+    const entry = (p) => ({ path: p, bytes: statSync(p).size, vocabKey: teacher.vocabKey, info: teacher.info, config: teacher.config, standin: teacher.standin });
+    return { f32: entry(f32), i8: i8 && entry(i8), report: report.trim() };
 }
-log(exportReport.trim());
-models['onnx-f32'] = { path: onnxF32, bytes: statSync(onnxF32).size, vocabKey: models.teacher.vocabKey, info: models.teacher.info, config: models.teacher.config, standin: models.teacher.standin };
-models['onnx-int8'] = { path: onnxI8, bytes: statSync(onnxI8).size, vocabKey: models.teacher.vocabKey, info: models.teacher.info, config: models.teacher.config, standin: models.teacher.standin };
+const teacherOnnx = exportOnnx(models.teacher, true);
+const exportReport = teacherOnnx.report;
+models['onnx-f32'] = teacherOnnx.f32;
+models['onnx-int8'] = teacherOnnx.i8;
+let imdbExportReport = null;
+if (models['imdb-teacher']) {
+    const x = exportOnnx(models['imdb-teacher'], false);
+    models['imdb-onnx-f32'] = x.f32;
+    imdbExportReport = x.report;
+}
 
 // The configurations, in table order. base: the baseline of the ratios.
 const CONFIGS = [
@@ -162,6 +193,14 @@ const CONFIGS = [
     { id: 'ours-cofi-f32', kind: 'ours', model: 'cofi', label: 'ours, CoFi-only F32' },
     { id: 'ours-ic-f32', kind: 'ours', model: 'inforcoef', label: 'ours, Infor-Coef F32' },
     { id: 'ours-ic-i8', kind: 'ours', model: 'inforcoef-i8', label: 'ours, Infor-Coef I8' },
+].filter((c) => models[c.model]);
+// The IMDb task pass (its own teacher and compressed models; base: ORT-web on the IMDb teacher).
+const IMDB_CONFIGS = [
+    { id: 'imdb-ort-web-f32', kind: 'ort-web', model: 'imdb-onnx-f32', label: 'ORT-web WASM, IMDb teacher f32', base: true },
+    { id: 'imdb-ort-node-f32', kind: 'ort-node', model: 'imdb-onnx-f32', label: 'onnxruntime-node, IMDb teacher f32' },
+    { id: 'imdb-ours-dense-f32', kind: 'ours', model: 'imdb-teacher', label: 'ours, IMDb teacher F32' },
+    { id: 'imdb-ours-ic-f32', kind: 'ours', model: 'imdb-inforcoef-f32', label: 'ours, IMDb Infor-Coef F32' },
+    { id: 'imdb-ours-ic-i8', kind: 'ours', model: 'imdb-inforcoef', label: 'ours, IMDb Infor-Coef I8' },
 ].filter((c) => models[c.model]);
 
 // ---------------------------------------------------------------------------------------------
@@ -178,6 +217,8 @@ const sst2 = sst2All.slice(0, Math.min(opts.sst2, sst2All.length));
 const imdbAll = parseDataset(gunzipSync(readFileSync(at('../shared/data/imdb/test.tsv.gz'))).toString('utf8')).examples;
 const imdbStep = Math.floor(imdbAll.length / Math.max(1, opts.imdb));
 const imdb = Array.from({ length: Math.min(opts.imdb, imdbAll.length) }, (_, i) => imdbAll[i * imdbStep]);
+const imdbTaskStep = Math.floor(imdbAll.length / Math.max(1, opts.imdbTask));
+const imdbTask = IMDB_CONFIGS.length ? Array.from({ length: Math.min(opts.imdbTask, imdbAll.length) }, (_, i) => imdbAll[i * imdbTaskStep]) : [];
 
 // tokens[vocabKey][dataset] = [{ids, types, label}]
 const tokens = {};
@@ -187,7 +228,7 @@ for (const m of Object.values(models)) {
     const enc = (ex) => { const e = tok.encode(ex.a, ex.b); return { ids: e.ids, types: e.types, label: Number(ex.label) }; };
     const longText = imdbAll.find((ex) => tok.pieceIds(ex.a, 0).total >= 520); // a review of > 512 pieces
     tokens[m.vocabKey] = {
-        tok, sst2: sst2.map(enc), imdb: imdb.map(enc),
+        tok, sst2: sst2.map(enc), imdb: imdb.map(enc), imdbTask: imdbTask.map(enc),
         fixed: Object.fromEntries(opts.lengths.map((T) => [T, tok.encode(longText.a, null, { maxLength: T })])),
     };
 }
@@ -234,21 +275,25 @@ function summarise(times) {
 // open every configuration in this process
 
 log(`opening ${CONFIGS.length} configurations (load average ${loadavg()})`);
-const engines = [];
-for (const c of CONFIGS) {
-    const m = models[c.model];
-    const e = await openEngine({ kind: c.kind, path: m.path });
-    Object.assign(e, { config: c, model: m, tokens: tokens[m.vocabKey] });
-    engines.push(e);
+async function openAll(configs) {
+    const list = [];
+    for (const c of configs) {
+        const m = models[c.model];
+        const e = await openEngine({ kind: c.kind, path: m.path });
+        Object.assign(e, { config: c, model: m, tokens: tokens[m.vocabKey] });
+        list.push(e);
+    }
+    return list;
 }
-const byId = Object.fromEntries(engines.map((e) => [e.config.id, e]));
-const teacherEngine = byId['ours-dense-f32'];
+const engines = await openAll(CONFIGS);
+const allEngines = engines;
+const sst2Teacher = engines.find((e) => e.config.id === 'ours-dense-f32');
 
 // ---------------------------------------------------------------------------------------------
 // datasets: every input once per configuration, interleaved
 
-async function datasetPass(name, warmRuns, warmMs) {
-    const rand = rng(name === 'sst2' ? 1 : 2);
+async function datasetPass(name, warmRuns, warmMs, engines = allEngines, teacherEngine = sst2Teacher) {
+    const rand = rng(name === 'sst2' ? 1 : name === 'imdb' ? 2 : 3);
     const n = engines[0].tokens[name].length;
     log(`\n== ${name}: ${n} inputs x ${engines.length} configurations (load average ${loadavg()})`);
     await warmUp(engines, (e) => e.tokens[name], warmRuns, warmMs);
@@ -290,7 +335,7 @@ async function datasetPass(name, warmRuns, warmMs) {
     const b = rows[engines.findIndex((e) => e.config.base)];
     for (const r of rows) { r.speedup = b.median / r.median; r.flopsRatio = b.flops / r.flops; }
     printRows(rows);
-    return { n, meanTokens: meanLen(teacherTokens[name]), seconds: (Date.now() - t0) / 1000, rows };
+    return { n, meanTokens: meanLen(teacherEngine.tokens[name]), seconds: (Date.now() - t0) / 1000, rows };
 }
 
 function printRows(rows) {
@@ -308,7 +353,8 @@ const results = {
         path: m.path, source: m.source, bytes: m.bytes, standin: m.standin, producer: m.config.producer ?? null,
         hidden: m.config.hidden_size, layers: m.config.layers, vocab: m.config.vocab_size, threshold: m.config.keep_threshold,
     }])),
-    inputs: { sst2: sst2.length, imdb: imdb.length, imdbStep },
+    inputs: { sst2: sst2.length, imdb: imdb.length, imdbStep, imdbTask: imdbTask.length, imdbTaskStep },
+    imdbExportReport,
 };
 
 results.sst2 = await datasetPass('sst2', 16, 1000);
@@ -346,6 +392,16 @@ results.imdb = await datasetPass('imdb', 2, 1500);
 for (const e of engines) e.dispose();
 
 // ---------------------------------------------------------------------------------------------
+// the IMDb task: its teacher in every engine, its Infor-Coef model(s) in ours, interleaved
+
+if (IMDB_CONFIGS.length) {
+    log(`\nopening the IMDb task's ${IMDB_CONFIGS.length} configurations (load average ${loadavg()})`);
+    const imdbEngines = await openAll(IMDB_CONFIGS);
+    results.imdbTask = await datasetPass('imdbTask', 2, 1500, imdbEngines, imdbEngines.find((e) => e.config.id === 'imdb-ours-dense-f32'));
+    for (const e of imdbEngines) e.dispose();
+}
+
+// ---------------------------------------------------------------------------------------------
 // cold start and peak memory: fresh processes, one configuration each, interleaved
 
 {
@@ -375,11 +431,12 @@ for (const e of engines) e.dispose();
         const max = (f) => Math.max(...rs.map(f));
         results.cold[c.id] = {
             coldMs: med((x) => x.coldMs), coldAll: rs.map((x) => x.coldMs),
+            coldMainCpuMs: rs[0].coldMainCpuMs === null ? null : med((x) => x.coldMainCpuMs), coldAllCpuMs: med((x) => x.coldAllCpuMs),
             wasmSst2: max((x) => x.wasmSst2), wasmLong: max((x) => x.wasmLong), longN: rs[0].longN,
             rssSst2: med((x) => x.rssSst2 - x.rssStart), rssLong: med((x) => x.rssLong - x.rssStart),
         };
         const k = results.cold[c.id];
-        log(`  ${c.label.padEnd(48)} cold ${k.coldMs.toFixed(1).padStart(7)} ms (${k.coldAll.map((x) => x.toFixed(0)).join(', ')})  ` +
+        log(`  ${c.label.padEnd(48)} cold ${k.coldMs.toFixed(1).padStart(7)} ms (${k.coldAll.map((x) => x.toFixed(0)).join(', ')}), CPU main ${k.coldMainCpuMs?.toFixed(1)} all ${k.coldAllCpuMs.toFixed(1)} ms  ` +
             `wasm ${(k.wasmSst2 / MiB).toFixed(1)} / ${(k.wasmLong / MiB).toFixed(1)} MiB  RSS +${(k.rssSst2 / MiB).toFixed(1)} / +${(k.rssLong / MiB).toFixed(1)} MiB`);
     }
 }
