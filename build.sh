@@ -111,10 +111,11 @@ if [ $want_wasm = 1 ]; then
     # in the background, once it has run long enough, and on a busy machine that competes with the
     # main thread. Binaryen by default inlines every function that has one caller, which folds the
     # whole loader (header parse, checks, repacking) into one 9 KB ifc_model_load that then gets
-    # recompiled on every load; a 200-node limit keeps the loader's parts separate (warm classify
-    # speed unchanged, bench/warm-wasm.mjs). emmalloc: a smaller allocator than dlmalloc (7 KB less
-    # wasm; load makes ~1,500 small allocations for the JSON header, classify none).
-    RUNTIME_LINK=(-sMALLOC=emmalloc -sBINARYEN_EXTRA_PASSES=--one-caller-inline-max-function-size=200)
+    # recompiled on every load; a 20-node limit keeps the loader's parts separate and its per-element
+    # loops in small functions (src/weights.c, src/safetensors.c), so only those are recompiled
+    # (warm classify speed unchanged, bench/warm-wasm.mjs). emmalloc: a smaller allocator than
+    # dlmalloc (7 KB less wasm; load makes ~1,500 small allocations for the JSON header, classify none).
+    RUNTIME_LINK=(-sMALLOC=emmalloc -sBINARYEN_EXTRA_PASSES=--one-caller-inline-max-function-size=20)
     mkdir -p build/wasm/obj web
     objs=()
     for f in "${SRC[@]}" bench/gemm_wasm.c bench/gemm_cases.c; do

@@ -141,7 +141,13 @@ static ifc_status check_overlaps(const st_tensor *ts, int count) {
 }
 
 /* Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), as the reference
- * reader's bytes.decode("utf-8"); cJSON itself does not check the encoding. */
+ * reader's bytes.decode("utf-8"); cJSON itself does not check the encoding. Out of line (and
+ * binaryen's one-caller inlining limited, build.sh): in wasm V8 recompiles a function with its
+ * optimising tier once it has run long enough; this loop over the whole header inlined into
+ * st_parse made that happen to st_parse at every load. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
 static int valid_utf8(const uint8_t *s, size_t n) {
     size_t i = 0;
     while (i < n) {

@@ -251,12 +251,23 @@ float ifc_half_to_float(uint16_t h) {
     return v;
 }
 
+/* n little-endian F32 values from the file. Little-endian hosts (every WebAssembly engine, x86,
+ * ARM as used) copy them as they are: in wasm one memory.copy instead of a loop that V8 runs in
+ * its baseline tier at load (31 MB of word embeddings in an F32 teacher). */
+static void read_f32s(float *dst, const uint8_t *src, size_t n) {
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(dst, src, n * sizeof *dst);
+#else
+    for (size_t i = 0; i < n; i++) dst[i] = ifc_read_f32(src + i * 4);
+#endif
+}
+
 /* Row r of a 2-D tensor as f32 (I8 times its row scale). */
 static void decode_row(const slot *s, size_t r, size_t cols, float *out) {
     const st_tensor *t = s->w;
     switch (t->dtype) {
     case IFC_DT_F32:
-        for (size_t k = 0; k < cols; k++) out[k] = ifc_read_f32(t->data + (r * cols + k) * 4);
+        read_f32s(out, t->data + r * cols * 4, cols);
         break;
     case IFC_DT_F16:
         for (size_t k = 0; k < cols; k++) {
@@ -274,8 +285,7 @@ static void decode_row(const slot *s, size_t r, size_t cols, float *out) {
 
 static float *copy_f32_vector(const st_tensor *t, size_t n) {
     float *v = malloc((n > 0 ? n : 1) * sizeof *v);
-    if (v)
-        for (size_t i = 0; i < n; i++) v[i] = ifc_read_f32(t->data + i * 4);
+    if (v) read_f32s(v, t->data, n);
     return v;
 }
 
@@ -285,6 +295,22 @@ static ifc_status load_norm(binding *b, int layer, int role_w, ifc_norm *out) {
     out->b = copy_f32_vector(slot_of(b, layer, role_w + 1)->w, d);
     if (!out->w || !out->b) return ifc_fail(IFC_ERR_NOMEM, "out of memory for LayerNorm weights");
     return IFC_OK;
+}
+
+/* One weight row into its lane of a packed panel (layouts: ifc_linear in ifc_internal.h). Kept out
+ * of line, with binaryen's one-caller inlining limited (build.sh): in wasm V8 recompiles a function
+ * with its optimising tier once it has run long enough, and these per-element loops would make it
+ * recompile all of load_linear at every load instead of these small functions. */
+#if defined(__GNUC__) || defined(__clang__)
+#define OUT_OF_LINE __attribute__((noinline))
+#else
+#define OUT_OF_LINE
+#endif
+static OUT_OF_LINE void pack_row_i8(int8_t *panel, const int8_t *src, int in, size_t lane) {
+    for (int k = 0; k < in; k++) panel[(size_t)(k / 2) * IFC_NR * 2 + lane * 2 + (size_t)(k & 1)] = src[k];
+}
+static OUT_OF_LINE void pack_row_f32(float *panel, const float *row, int in, size_t lane) {
+    for (int k = 0; k < in; k++) panel[(size_t)k * IFC_NR + lane] = row[k];
 }
 
 /* Linear layer from `nparts` weight slots stacked along the output dimension (QKV uses 3),
@@ -329,14 +355,11 @@ static ifc_status load_linear(binding *b, int layer, const int *roles_w, int npa
             l->bias[c] = ifc_read_f32(bias->data + (size_t)r * 4);
             size_t panel = (size_t)(c / IFC_NR), lane = (size_t)(c % IFC_NR);
             if (all_i8) {
-                const int8_t *src = (const int8_t *)s->w->data + (size_t)r * (size_t)in;
-                int8_t *dst = l->wq + panel * (size_t)l->in_pad * IFC_NR;
-                for (int k = 0; k < in; k++) dst[(size_t)(k / 2) * IFC_NR * 2 + lane * 2 + (size_t)(k & 1)] = src[k];
+                pack_row_i8(l->wq + panel * (size_t)l->in_pad * IFC_NR, (const int8_t *)s->w->data + (size_t)r * (size_t)in, in, lane);
                 l->scale[c] = ifc_read_f32(s->scale->data + (size_t)r * 4);
             } else {
                 decode_row(s, (size_t)r, (size_t)in, row);
-                float *dst = l->wf + panel * (size_t)in * IFC_NR;
-                for (int k = 0; k < in; k++) dst[(size_t)k * IFC_NR + lane] = row[k];
+                pack_row_f32(l->wf + panel * (size_t)in * IFC_NR, row, in, lane);
             }
         }
     }
@@ -359,7 +382,7 @@ static ifc_status load_table(binding *b, int role, ifc_table *t) {
     if (!t->data) return ifc_fail(IFC_ERR_NOMEM, "out of memory for '%s' (%zu bytes)", global_roles[role].name, bytes);
     switch (t->dtype) {
     case IFC_DT_F32:
-        for (size_t i = 0; i < count; i++) ((float *)t->data)[i] = ifc_read_f32(s->w->data + i * 4);
+        read_f32s((float *)t->data, s->w->data, count);
         break;
     case IFC_DT_F16:
         for (size_t i = 0; i < count; i++)
