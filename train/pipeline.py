@@ -67,11 +67,25 @@ def load_teacher(path):
     return model.eval(), list(vocab or data.load_tokenizer().vocab)
 
 
-def task_examples(task, tok, max_len, seed, heldout, train_limit=None, dev_limit=None, cache_dir=None):
+def dev_rows(task, seed, dev_limit=None, dev_sample=None):
+    """Raw dev examples: the first dev_limit, then a seeded random sample of dev_sample of them
+    (the same sample as `train.finetune --dev-sample`; IMDb's test reviews are sorted by label,
+    so a prefix would be one class)."""
+    dev = data.read_task(task, "dev")
+    if dev_limit:
+        dev = dev[:dev_limit]
+    if dev_sample and dev_sample < len(dev):
+        dev = random.Random(seed + 1).sample(dev, dev_sample)
+    return dev
+
+
+def task_examples(task, tok, max_len, seed, heldout, train_limit=None, dev_limit=None, cache_dir=None,
+                  dev_sample=None):
     """-> (train, heldout, dev) lists of (ids, types, label). heldout = a seeded slice of train."""
     import hashlib
     import pickle
-    key = hashlib.md5(("\n".join(tok.vocab) + f"|{task}|{seed}|{heldout}|{train_limit}|{dev_limit}|{max_len}")
+    key = hashlib.md5(("\n".join(tok.vocab) + f"|{task}|{seed}|{heldout}|{train_limit}|{dev_limit}|{max_len}"
+                       + (f"|sample{dev_sample}" if dev_sample else ""))
                       .encode("utf-8")).hexdigest()[:12]
     path = os.path.join(cache_dir, f"examples_{task}_{key}.pkl") if cache_dir else None
     if path and os.path.exists(path):
@@ -81,9 +95,7 @@ def task_examples(task, tok, max_len, seed, heldout, train_limit=None, dev_limit
     random.Random(seed).shuffle(train)
     if train_limit:
         train = train[:train_limit + heldout]
-    dev = data.read_task(task, "dev")
-    if dev_limit:
-        dev = dev[:dev_limit]
+    dev = dev_rows(task, seed, dev_limit, dev_sample)
     enc_tr = data.encode_examples(tok, train, max_len)
     out = (enc_tr[heldout:], enc_tr[:heldout], data.encode_examples(tok, dev, max_len))
     if path:
@@ -250,7 +262,9 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--heldout", type=int, default=1000, help="train examples held out for selection/calibration")
     ap.add_argument("--train-limit", type=int, default=0, help="use only this many train examples (0 = all)")
-    ap.add_argument("--dev-limit", type=int, default=0)
+    ap.add_argument("--dev-limit", type=int, default=0, help="only the first N dev examples")
+    ap.add_argument("--dev-sample", type=int, default=0, help="evaluate on a seeded random sample of "
+                    "this many dev examples (IMDb: its 25,000 test reviews are sorted by label)")
     ap.add_argument("--no-vocab-prune", action="store_true")
     ap.add_argument("--vocab-budget-bytes", type=int, default=0,
                     help="keep tokens by train then general frequency while the I8 file stays under this")
@@ -294,7 +308,8 @@ def main(argv=None):
     heldout_n = min(a.heldout, 10_000)
     max_len = min(data.TASKS[a.task]["max_len"], tcfg.max_position)
     train, heldout, dev = task_examples(a.task, tok, max_len, a.seed, heldout_n, a.train_limit or None,
-                                        a.dev_limit or None, cache_dir=os.path.join(a.out, "cache"))
+                                        a.dev_limit or None, cache_dir=os.path.join(a.out, "cache"),
+                                        dev_sample=a.dev_sample or None)
     log(f"data: train {len(train)}, heldout {len(heldout)}, dev {len(dev)}; teacher "
         f"{tcfg.num_layers}L d{tcfg.hidden_size} {[ (l.heads, l.ffn) for l in tcfg.layers ]}")
 
@@ -387,7 +402,7 @@ def main(argv=None):
             model, voc = prune_vocab(ib, vocab, [vocab[i] for i in keep])
         model.config.task = a.task
         model.config.labels = list(tcfg.labels)
-        raw_dev = data.read_task(a.task, "dev")[:a.dev_limit or None]
+        raw_dev = dev_rows(a.task, a.seed, a.dev_limit or None, a.dev_sample or None)
         small_tok = WordPieceTokenizer(voc, tcfg.do_lower_case)
         ex_dev = data.encode_examples(small_tok, raw_dev, max_len)
         rep = {"vocab_size": len(voc), "threshold_before": model.config.keep_threshold}
