@@ -3,7 +3,7 @@
 #   build/native/libinforcoef.a, build/native/test_runtime   portable native build (-O2, no -march)
 #   build/native/bench_native                                  benchmark, -O3 -march=native
 #   web/inforcoef.wasm                                         standalone SIMD128 WebAssembly module
-#   build/wasm/bench.wasm                                      GEMM + SIMD peak kernels for bench/gemm.mjs
+#   build/wasm/bench.wasm                                      GEMM + SIMD peak kernels for bench/gemm*.mjs
 #
 # Usage: ./build.sh [--install] [--sanitize] [native|wasm|all]   (default: all)
 #   --install   apt-get install the missing build packages first (needs root)
@@ -118,7 +118,7 @@ if [ $want_wasm = 1 ]; then
     RUNTIME_LINK=(-sMALLOC=emmalloc -sBINARYEN_EXTRA_PASSES=--one-caller-inline-max-function-size=20)
     mkdir -p build/wasm/obj web
     objs=()
-    for f in "${SRC[@]}" bench/gemm_wasm.c bench/gemm_cases.c; do
+    for f in "${SRC[@]}" bench/gemm_wasm.c bench/gemm_cases.c bench/gemm-direct.c; do
         o="build/wasm/obj/$(basename "${f%.c}").o"
         emcc "${WARN[@]}" -O3 -msimd128 -mbulk-memory -Isrc -c "$f" -o "$o"
         objs+=("$o")
@@ -126,10 +126,12 @@ if [ $want_wasm = 1 ]; then
     emcc -std=c11 -O3 -msimd128 -mbulk-memory -w -c third_party/cjson/cJSON.c -o build/wasm/obj/cJSON.o
     lib=("${objs[@]:0:${#SRC[@]}}" build/wasm/obj/cJSON.o)
     emcc "${EMFLAGS[@]}" "${RUNTIME_LINK[@]}" --js-library src/wasm_imports.js "${lib[@]}" -sEXPORTED_FUNCTIONS="[${list%,}]" -o web/inforcoef.wasm
-    # benchmark module: the same GEMM objects plus the peak kernel, never shipped
-    bench_exports=(malloc free bench_peak_f32x4 bench_gemm_f32 bench_gemm_i8)
+    # benchmark module: the same GEMM objects plus the peak kernels, never shipped; linked with the
+    # runtime's link flags so that binaryen inlines the GEMM code as it does in web/inforcoef.wasm.
+    # gemm-direct.o calls gemm_f32_packed as forward.c does (attention products).
+    bench_exports=(malloc free bench_peak_f32x4 bench_peak_i16x8_dot bench_gemm_f32 bench_gemm_i8 direct_gemm_f32)
     list=$(printf '"_%s",' "${bench_exports[@]}")
-    emcc "${EMFLAGS[@]}" build/wasm/obj/gemm_wasm.o build/wasm/obj/gemm_cases.o build/wasm/obj/gemm.o \
+    emcc "${EMFLAGS[@]}" "${RUNTIME_LINK[@]}" build/wasm/obj/gemm_wasm.o build/wasm/obj/gemm_cases.o build/wasm/obj/gemm-direct.o build/wasm/obj/gemm.o \
         -sEXPORTED_FUNCTIONS="[${list%,}]" -o build/wasm/bench.wasm
     node scripts/check-wasm-imports.mjs web/inforcoef.wasm build/wasm/bench.wasm
 fi

@@ -62,7 +62,7 @@ function gemmTables(results) {
     const g = results.gemm;
     if (!g) return '(not run: --no-gemm)';
     const lines = [
-        `SIMD128 peak measured in this Node: **${f(g.peak, 1)} GFLOP/s** (f32x4 mul + add, 12 independent chains; best ~4 ms chunk of the run). Kernels from \`${g.module}\`.`,
+        `SIMD128 peaks measured in this Node (registers only, best ~2 ms chunk of the run; bench/gemm_wasm.c): **${f(g.peak, 1)} GFLOP/s** f32x4 mul + add, **${f(g.peakI8 ?? 0, 1)} GOP/s** i32x4.dot_i16x8_s + add. Kernels from \`${g.module}\`.`,
         '',
         '| model | dtype | rows n | FLOP-weighted GFLOP/s | % of peak | slowest product |',
         '|---|---|--:|--:|--:|---|',
@@ -179,9 +179,9 @@ export function render(results) {
     out.push('', '### GEMM efficiency', '', `Command: ${cmd} (the same measurement alone: \`node bench/gemm-efficiency.mjs [--rows 25,64,512] MODEL...\`). ` +
         'The runtime\'s own kernels (src/gemm.c as ./build.sh compiles it, linked with bench/gemm_cases.c and bench/gemm-direct.c so that the code is the one web/inforcoef.wasm runs; see bench/gemm-direct.c) ' +
         'on every matrix product of each model at the given row counts (teacher: SST-2 mean length, 64, 512; compressed models: their mean rows per layer on SST-2 dev, and 64). ' +
-        'Each product is timed in ~4 ms chunks interleaved with ~4 ms chunks of the peak kernel, and both sides keep their best chunk (on these shared cores speed is bimodal: ' +
-        'a busy sibling hyperthread halves either kernel). A model\'s figure is FLOP-weighted: its products\' FLOPs over the sum of their times. ' +
-        'I8 products run the i8 kernel (int16 x int8 with i32x4.dot_i16x8_s, 8 multiply-adds per instruction) and are compared with the same f32 peak, so they can exceed 100%.', '', gemmTables(results));
+        'Each product is timed in ~2 ms chunks interleaved with ~2 ms chunks of the peak kernel, and both sides keep their best chunk (on these shared cores speed is bimodal: ' +
+        'a busy sibling hyperthread halves either kernel). A model\'s % is FLOP-weighted: the time its products would take at their peaks over the time they took. ' +
+        'I8 linear layers run the i8 kernel (int16 x int8 with i32x4.dot_i16x8_s, 8 multiply-adds per instruction) and are compared with the I8 peak (GOP/s, a multiply-add = 2); attention products are f32 in every model. See the section "GEMM kernels" for before/after.', '', gemmTables(results));
     if (results.cold && Object.values(results.cold).some((c) => c.coldAllCpuMs !== undefined)) {
         const labels = Object.fromEntries(results.sst2.rows.map((r) => [r.id, r.label]));
         out.push('', '### Cold start', '', `Command: ${cmd}. A fresh \`node\` process per start (bench/cold-start.mjs), medians: import of the engine's library + ` +
