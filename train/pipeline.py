@@ -200,13 +200,18 @@ def runtime_agreement(model_path, label_names, examples, torch_probs, log=print)
         log("runtime check skipped: node or web/cli.js missing")
         return None
     pair = examples[0][1] is not None
-    lines = [(a if b is None else f"{a}\t{b}").replace("\n", " ") for a, b, _ in examples]
+    # One input per line: node's readline also ends a line at a lone \r, and the tokenizer reads
+    # \r and \n as spaces, so both become spaces (IMDb reviews hold stray \r).
+    lines = [(a if b is None else f"{a}\t{b}").replace("\r", " ").replace("\n", " ")
+             for a, b, _ in examples]
     cmd = ["node", cli, "classify", "--model", model_path, "--json", "-k", "0"] + (["--pair"] if pair else [])
     res = subprocess.run(cmd, input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=3600)
     if res.returncode != 0:
         log(f"runtime check failed: {res.stderr.strip()[:500]}")
         return {"error": res.stderr.strip()[:500]}
-    outs = [json.loads(l) for l in res.stdout.splitlines() if l.strip()]
+    # split at \n only: str.splitlines() also splits at U+2028, U+0085, ... which JSON.stringify
+    # leaves raw inside the echoed text
+    outs = [json.loads(l) for l in res.stdout.split("\n") if l.strip()]
     if len(outs) != len(examples):
         return {"error": f"runtime answered {len(outs)} of {len(examples)} inputs"}
     same, maxdiff = 0, 0.0

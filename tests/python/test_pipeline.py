@@ -100,6 +100,33 @@ class PipelineTest(unittest.TestCase):
         self.assertEqual(before, os.path.getmtime(os.path.join(self.out, "stage1", "model.pt")))
 
 
+class RuntimeAgreementTest(unittest.TestCase):
+    """The export's wasm-vs-torch check keeps one answer per input when texts hold characters
+    that end a line for node's readline (\r) or for Python's str.splitlines (U+0085, U+2028),
+    as IMDb reviews do."""
+
+    def test_line_breaking_characters(self):
+        if not shutil.which("node"):
+            self.skipTest("node missing")
+        torch.manual_seed(0)
+        cfg = ModelConfig.dense(num_layers=1, hidden=32, heads=2, ffn=64, vocab_size=30522,
+                                max_position=64, labels=["negative", "positive"])
+        model = InforCoefModel(cfg).eval()
+        tok = data.load_tokenizer()
+        texts = ["a fine\x85film", "one\rtwo", "bad \u2028 plot", "plain text", "x\r\ny"]
+        ex = [(t, None, 0) for t in texts]
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "m.safetensors")
+            save_model(path, model, tok.vocab)
+            from train.distill import evaluate
+            r = evaluate(model, data.encode_examples(tok, ex, 64), "sst2")
+            got = pipeline.runtime_agreement(path, cfg.labels, ex, torch.softmax(r["logits"], -1),
+                                             log=lambda s: None)
+        self.assertEqual(got.get("n"), len(texts), got)
+        self.assertEqual(got["same_labels"], 1.0)
+        self.assertLess(got["max_prob_diff"], 1e-4)
+
+
 class DevSampleTest(unittest.TestCase):
     """--dev-sample: a seeded random sample of dev, the same one train.finetune --dev-sample takes
     (IMDb's test reviews are sorted by label: a prefix would hold one class only)."""
