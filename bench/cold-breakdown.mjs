@@ -1,7 +1,7 @@
 // Where our cold start goes: the steps of web/index.js load() + the first answer, timed one by
 // one in fresh Node processes (not part of npm test):
 //
-//   node bench/cold-breakdown.mjs [--runs 7] [--flags "--liftoff-only"] [--wasm FILE] MODEL.safetensors
+//   node bench/cold-breakdown.mjs [--runs 7] [--flags "--liftoff-only"] [--wasm FILE] [--against DIR] MODEL.safetensors
 //
 // Steps (as load() does them for a local file, through the same modules): import the JS modules;
 // compile + instantiate web/inforcoef.wasm; read the file straight into the wasm heap; readModelFile
@@ -14,12 +14,15 @@
 // what the step costs.
 // --flags passes V8 flags to the child processes, e.g. --liftoff-only (baseline compiler only, no
 // background TurboFan tier-up) or --no-liftoff, to separate compile cost from run cost. --wasm runs
-// another build of the runtime (default web/inforcoef.wasm).
+// another build of the runtime (default web/inforcoef.wasm). --against DIR: also times the whole
+// cold start of another copy of web/ (DIR/index.js with its own DIR/inforcoef.wasm, e.g. an older
+// commit's), in processes alternating with this tree's, for a before/after.
 // Prints the median of each step over the runs, and the whole cold start of load() itself
 // (import + load() + first answer, as bench/cold-start.mjs times it) in separate processes.
 import { readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
 
 const self = fileURLToPath(import.meta.url);
 const SENTENCE = "it 's a charming and often affecting journey .";
@@ -34,7 +37,7 @@ const allNs = () => {
 };
 
 if (process.argv[2] === '--steps' || process.argv[2] === '--whole') {
-    const [mode, file, wasmFile] = process.argv.slice(2);
+    const [mode, file, wasmFile, webDir] = process.argv.slice(2);
     const times = {};
     let t = performance.now(), m = mainNs(), a = allNs();
     const step = (name) => {
@@ -44,7 +47,7 @@ if (process.argv[2] === '--steps' || process.argv[2] === '--whole') {
     };
     const wasm = wasmFile ? pathToFileURL(wasmFile) : undefined;
     if (mode === '--whole') {
-        const { load } = await import('../web/index.js');
+        const { load } = await import(webDir ? pathToFileURL(path.resolve(webDir, 'index.js')).href : '../web/index.js');
         const clf = await load(file, { wasm });
         await clf(SENTENCE);
         step('import + load() + first answer');
@@ -90,23 +93,25 @@ if (process.argv[2] === '--steps' || process.argv[2] === '--whole') {
 }
 
 const argv = process.argv.slice(2);
-let runs = 7, flags = [], file = null, wasmFile = '';
+let runs = 7, flags = [], file = null, wasmFile = '', against = null;
 for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--runs') runs = Number(argv[++i]);
     else if (argv[i] === '--flags') flags = argv[++i].split(/\s+/).filter(Boolean);
     else if (argv[i] === '--wasm') wasmFile = argv[++i];
+    else if (argv[i] === '--against') against = path.resolve(argv[++i]);
     else file = argv[i];
 }
 if (!file) { console.error('usage: node bench/cold-breakdown.mjs [--runs 7] [--flags "V8 FLAGS"] [--wasm FILE] MODEL.safetensors'); process.exit(2); }
-const child = (mode) => {
-    const p = spawnSync(process.execPath, [...flags, self, mode, file, wasmFile], { encoding: 'utf8' });
+const child = (mode, webDir = '') => {
+    const p = spawnSync(process.execPath, [...flags, self, mode, file, webDir ? '' : wasmFile, webDir], { encoding: 'utf8' });
     if (p.status !== 0) { console.error(p.stderr); process.exit(1); }
     return JSON.parse(p.stdout.trim().split('\n').pop());
 };
-const steps = [], whole = [];
-for (let r = 0; r < runs; r++) { // the two kinds of process alternate, so both see the same machine
+const steps = [], whole = [], other = [];
+for (let r = 0; r < runs; r++) { // the kinds of process alternate, so all see the same machine
     steps.push(child('--steps'));
     whole.push(child('--whole'));
+    if (against) other.push(child('--whole', against));
 }
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 const f = (v) => v.toFixed(1).padStart(7);
@@ -125,3 +130,4 @@ console.log(`${file}${wasmFile ? ` on ${wasmFile}` : ''}: ${runs} fresh processe
 const sum = table(steps, 'step by step');
 console.log(`  ${'sum of the step medians'.padEnd(34)} ${f(sum.wall)} ${f(sum.main)}   ${f(sum.others)}`);
 table(whole, 'load() as shipped');
+if (against) table(other, `load() of ${path.relative(process.cwd(), against) || against}`);
