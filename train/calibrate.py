@@ -48,8 +48,24 @@ def bisect_threshold(ratio_at, target, lo=-20.0, hi=20.0, iters=24, log=None):
 
 def calibrate_threshold(ratio_at, target, log=None):
     """Bisection over the threshold on [-20, 20]: the samplers start at a logit difference of
-    about +10 (keep) and trained ones rarely leave that range; 20 halvings give a step of 4e-5."""
-    return bisect_threshold(ratio_at, target, lo=-20.0, hi=20.0, iters=20, log=log)
+    about +10 (keep) and most trained ones stay in that range; 20 halvings give a step of 4e-5.
+    When even -20 is within budget (samplers pushed hard, e.g. on long IMDb reviews, keep
+    logits far below -20 for most tokens), the lower end is doubled (-40, -80, ... -1280) until
+    it is over budget, so the result still keeps as many tokens as the budget allows."""
+    seen = {}
+
+    def cached(t):
+        if t not in seen:
+            seen[t] = ratio_at(t)
+        return seen[t]
+
+    lo, hi = -20.0, 20.0
+    while lo > -1280.0 and cached(lo) <= target:
+        if log:
+            log(f"calibrate: threshold {lo:+.4f} -> FLOPs ratio {seen[lo]:.5f} within budget; widening")
+        lo, hi = 2 * lo, lo
+    iters = 20 + int(round(math.log2((hi - lo) / 40.0)))
+    return bisect_threshold(cached, target, lo=lo, hi=hi, iters=iters, log=log)
 
 
 def flops_ratio_fn(model, examples, teacher_config, batch_size=128, device="cpu", teacher_examples=None):

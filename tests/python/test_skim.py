@@ -104,6 +104,18 @@ class CalibrationTest(unittest.TestCase):
         self.assertAlmostEqual(t, math.log(3), delta=1e-2)
         self.assertEqual(bisect_threshold(f, 0.9999999999)[0], -20.0)   # loosest already fits
 
+    def test_calibration_widens_below_minus_20(self):
+        # Samplers pushed far: the budget is met only above -35, and -20 is already within it.
+        from train.calibrate import calibrate_threshold
+        f = lambda t: 1.0 / (1.0 + math.exp(t + 35.0))
+        t, r = calibrate_threshold(f, 0.25)
+        self.assertLessEqual(r, 0.25)
+        self.assertAlmostEqual(t, math.log(3) - 35.0, delta=1e-2)   # not stuck at -20
+        t, r = calibrate_threshold(lambda t: 0.01, 0.25)             # keeps everything: loosest probe
+        self.assertLessEqual(t, -1280.0)
+        t, r = calibrate_threshold(lambda t: 1.0 / (1.0 + math.exp(t)), 0.25)   # inside [-20, 20]
+        self.assertAlmostEqual(t, math.log(3), delta=1e-2)
+
     def test_calibration_hits_flops_target(self):
         torch.manual_seed(0)
         cfg = tiny_config()
