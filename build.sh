@@ -39,8 +39,13 @@ if [ $want_native = 1 ] && [ -z "$CC" ]; then missing+=("a C compiler (gcc or cl
 if [ $want_wasm = 1 ]; then
     command -v emcc >/dev/null 2>&1 || { missing+=("emcc (Debian package emscripten)"); packages+=(emscripten); }
     [ -e /usr/share/nodejs/acorn ] || { missing+=("acorn for emcc (Debian package node-acorn)"); packages+=(node-acorn); }
-    command -v node >/dev/null 2>&1 || { missing+=("node (to check the module's imports)"); packages+=(nodejs); }
 fi
+# node >= 20 and npm: the module's import check here, and `npx inforcoef` after the build.
+node_ok=0
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+    [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] && node_ok=1
+if [ $node_ok = 0 ] && [ $install = 1 ]; then ./scripts/ensure-node.sh; export PATH=/usr/local/bin:$PATH; hash -r; node_ok=1; fi
+[ $node_ok = 0 ] && [ $want_wasm = 1 ] && missing+=("node >= 20 and npm (./build.sh --install runs scripts/ensure-node.sh)")
 if [ ! -f third_party/cjson/cJSON.c ]; then
     command -v apt-get >/dev/null 2>&1 || missing+=("apt-get (to fetch cJSON's Debian source package)")
     command -v dpkg-source >/dev/null 2>&1 || { missing+=("dpkg-source (Debian package dpkg-dev)"); packages+=(dpkg-dev); }
