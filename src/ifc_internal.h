@@ -21,6 +21,16 @@
 
 #include "inforcoef.h"
 
+/* A function kept out of line in the wasm build (with binaryen's one-caller inlining limited,
+ * build.sh): V8 recompiles a wasm function with its optimising tier once it has run long enough,
+ * and a per-element load loop inlined into a big loader function made V8 recompile the whole
+ * loader at every load instead of the small loop. */
+#if defined(__GNUC__) || defined(__clang__)
+#define IFC_NOINLINE __attribute__((noinline))
+#else
+#define IFC_NOINLINE
+#endif
+
 /* ---- errors (errors.c) ---- */
 
 /* Record `status` with a printf-style message for ifc_last_error(); returns `status`. */

@@ -141,19 +141,13 @@ static ifc_status check_overlaps(const st_tensor *ts, int count) {
 }
 
 /* Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), as the reference
- * reader's bytes.decode("utf-8"); cJSON itself does not check the encoding. Out of line (and
- * binaryen's one-caller inlining limited, build.sh): in wasm V8 recompiles a function with its
- * optimising tier once it has run long enough; this loop over the whole header inlined into
- * st_parse made that happen to st_parse at every load. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline))
-#endif
-static int valid_utf8(const uint8_t *s, size_t n) {
+ * reader's bytes.decode("utf-8"); cJSON itself does not check the encoding. Out of line
+ * (IFC_NOINLINE): a loop over the whole header inlined into st_parse made V8 recompile st_parse. */
+static IFC_NOINLINE int valid_utf8(const uint8_t *s, size_t n) {
     size_t i = 0;
     while (i < n) {
-        /* ASCII, most of a header, 8 bytes at a time in a short inner loop: in wasm, V8 recompiles
-         * a function with its optimising tier once it has run long enough, and a byte-by-byte loop
-         * over a 100 KB header made that happen to the loader at every load */
+        /* ASCII, most of a header, 8 bytes at a time in a short inner loop (fewer iterations
+         * before V8 tiers the function up) */
         uint64_t w;
         while (n - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) i += 8;
         if (i == n) break;

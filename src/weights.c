@@ -297,19 +297,12 @@ static ifc_status load_norm(binding *b, int layer, int role_w, ifc_norm *out) {
     return IFC_OK;
 }
 
-/* One weight row into its lane of a packed panel (layouts: ifc_linear in ifc_internal.h). Kept out
- * of line, with binaryen's one-caller inlining limited (build.sh): in wasm V8 recompiles a function
- * with its optimising tier once it has run long enough, and these per-element loops would make it
- * recompile all of load_linear at every load instead of these small functions. */
-#if defined(__GNUC__) || defined(__clang__)
-#define OUT_OF_LINE __attribute__((noinline))
-#else
-#define OUT_OF_LINE
-#endif
-static OUT_OF_LINE void pack_row_i8(int8_t *panel, const int8_t *src, int in, size_t lane) {
+/* One weight row into its lane of a packed panel (layouts: ifc_linear in ifc_internal.h). Out of
+ * line (IFC_NOINLINE), so that V8 recompiles these small loops rather than all of load_linear. */
+static IFC_NOINLINE void pack_row_i8(int8_t *panel, const int8_t *src, int in, size_t lane) {
     for (int k = 0; k < in; k++) panel[(size_t)(k / 2) * IFC_NR * 2 + lane * 2 + (size_t)(k & 1)] = src[k];
 }
-static OUT_OF_LINE void pack_row_f32(float *panel, const float *row, int in, size_t lane) {
+static IFC_NOINLINE void pack_row_f32(float *panel, const float *row, int in, size_t lane) {
     for (int k = 0; k < in; k++) panel[(size_t)k * IFC_NR + lane] = row[k];
 }
 
