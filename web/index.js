@@ -14,7 +14,7 @@
 import { InforcoefError } from './errors.js';
 import { readModelFile } from './model-file.js';
 import { BertTokenizer } from './tokenizer.js';
-import { instantiateRuntime, readFileInto, readUrl, STATUS } from './wasm.js';
+import { instantiateRuntime, isNode, readFileInto, readUrl, STATUS } from './wasm.js';
 
 export { InforcoefError } from './errors.js';
 export { BertTokenizer } from './tokenizer.js';
@@ -23,7 +23,8 @@ export { readModelFile } from './model-file.js';
 // The package's default model (shipped in models/ when it exists).
 export const DEFAULT_MODEL_URL = new URL('../models/sst2.safetensors', import.meta.url);
 
-const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
+// A string source with a URL scheme (http:, file:, blob:, ...), not a path (a drive letter has one letter).
+const hasScheme = (s) => /^[a-z][a-z0-9+.-]+:/i.test(s);
 
 // A model source as a URL when it names a local file in Node (read straight into the wasm heap by
 // load()), else null.
@@ -31,7 +32,7 @@ async function nodeFileUrl(source) {
     if (!isNode) return null;
     if (source instanceof URL) return source.protocol === 'file:' ? source : null;
     if (typeof source !== 'string') return null;
-    if (/^[a-z][a-z0-9+.-]+:/i.test(source)) return source.startsWith('file:') ? new URL(source) : null; // has a scheme (not a drive letter)
+    if (hasScheme(source)) return source.startsWith('file:') ? new URL(source) : null;
     const urlName = 'node:url';
     const { pathToFileURL } = await import(/* @vite-ignore */ /* webpackIgnore: true */ urlName);
     return pathToFileURL(source);
@@ -47,7 +48,7 @@ async function readSource(source, onProgress) {
     }
     if (source instanceof URL) return readUrl(source, onProgress);
     if (typeof source === 'string') {
-        if (/^[a-z][a-z0-9+.-]+:/i.test(source)) return readUrl(new URL(source), onProgress); // has a scheme (not a drive letter)
+        if (hasScheme(source)) return readUrl(new URL(source), onProgress);
         return readUrl(new URL(source, globalThis.location?.href), onProgress); // relative URL in a page or worker
     }
     throw new TypeError('model source must be a URL, a path (Node), an ArrayBuffer, a typed array or a Blob');

@@ -13,7 +13,7 @@ export const DEFAULT_WASM_URL = new URL('./inforcoef.wasm', import.meta.url);
 
 const compiled = new Map(); // URL string -> Promise<WebAssembly.Module>
 
-const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
+export const isNode = typeof process !== 'undefined' && process.versions != null && process.versions.node != null;
 
 // node:fs, imported on first use; a variable name, so that browser bundlers do not try to bundle it.
 let nodeFs = null;
@@ -39,14 +39,7 @@ async function fetchOk(url) {
 // each of which waits for a core on a busy machine.
 export async function readUrl(url, onProgress) {
     url = new URL(url);
-    if (url.protocol === 'file:') {
-        const fs = await fsModule();
-        let buf;
-        try { buf = fs.readFileSync(url); } catch (e) { throw ioError(url, e); }
-        const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength); // a view, not a copy
-        onProgress?.({ loaded: bytes.length, total: bytes.length });
-        return bytes;
-    }
+    if (url.protocol === 'file:') return readFileInto(url, (size) => new Uint8Array(size), onProgress);
     const res = await fetchOk(url);
     const total = Number(res.headers.get('content-length')) || 0;
     if (!res.body || !onProgress) {
