@@ -232,6 +232,18 @@ def read_task(task, split):
     raise ValueError(f"unknown task {task!r}; known: {sorted(TASKS)}")
 
 
+def read_dev(task, seed, dev_limit=None, dev_sample=None):
+    """The evaluation rows of `task` as `train.finetune` and `train.pipeline` use them: the first
+    dev_limit, then a seeded random sample of dev_sample of those (IMDb's test reviews are sorted
+    by label, so a prefix would be one class)."""
+    dev = read_task(task, "dev")
+    if dev_limit:
+        dev = dev[:dev_limit]
+    if dev_sample and dev_sample < len(dev):
+        dev = random.Random(seed + 1).sample(dev, dev_sample)
+    return dev
+
+
 def encode_examples(tok, examples, max_len):
     """-> list of (ids list, types list, label)."""
     out = []

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from train import checkpoint as C
 from train import model as M
-from train.data import TASKS, collate, encode_examples, load_tokenizer, read_task
+from train.data import TASKS, collate, encode_examples, load_tokenizer, read_dev, read_task
 from train.distributed import Runtime
 
 
@@ -170,17 +170,13 @@ def main(argv=None):
     tok = load_tokenizer()
     t0 = time.time()
     train_raw = read_task(task, "train")
-    dev_raw = read_task(task, "dev")
+    dev_raw = read_dev(task, a.seed, a.dev_limit, a.dev_sample)
     rng = random.Random(a.seed)
     rng.shuffle(train_raw)
     n_hold = a.heldout or min(2000, max(1, len(train_raw) // 20))
     held_raw, train_raw = train_raw[:n_hold], train_raw[n_hold:]
     if a.train_limit:
         train_raw = train_raw[:a.train_limit]
-    if a.dev_limit:
-        dev_raw = dev_raw[:a.dev_limit]
-    if a.dev_sample and a.dev_sample < len(dev_raw):
-        dev_raw = random.Random(a.seed + 1).sample(dev_raw, a.dev_sample)
     train = encode_examples(tok, train_raw, max_len)
     held = encode_examples(tok, held_raw, max_len)
     dev = encode_examples(tok, dev_raw, max_len)

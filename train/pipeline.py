@@ -67,18 +67,6 @@ def load_teacher(path):
     return model.eval(), list(vocab or data.load_tokenizer().vocab)
 
 
-def dev_rows(task, seed, dev_limit=None, dev_sample=None):
-    """Raw dev examples: the first dev_limit, then a seeded random sample of dev_sample of them
-    (the same sample as `train.finetune --dev-sample`; IMDb's test reviews are sorted by label,
-    so a prefix would be one class)."""
-    dev = data.read_task(task, "dev")
-    if dev_limit:
-        dev = dev[:dev_limit]
-    if dev_sample and dev_sample < len(dev):
-        dev = random.Random(seed + 1).sample(dev, dev_sample)
-    return dev
-
-
 def task_examples(task, tok, max_len, seed, heldout, train_limit=None, dev_limit=None, cache_dir=None,
                   dev_sample=None):
     """-> (train, heldout, dev) lists of (ids, types, label). heldout = a seeded slice of train."""
@@ -95,7 +83,7 @@ def task_examples(task, tok, max_len, seed, heldout, train_limit=None, dev_limit
     random.Random(seed).shuffle(train)
     if train_limit:
         train = train[:train_limit + heldout]
-    dev = dev_rows(task, seed, dev_limit, dev_sample)
+    dev = data.read_dev(task, seed, dev_limit, dev_sample)
     enc_tr = data.encode_examples(tok, train, max_len)
     out = (enc_tr[heldout:], enc_tr[:heldout], data.encode_examples(tok, dev, max_len))
     if path:
@@ -407,7 +395,7 @@ def main(argv=None):
             model, voc = prune_vocab(ib, vocab, [vocab[i] for i in keep])
         model.config.task = a.task
         model.config.labels = list(tcfg.labels)
-        raw_dev = dev_rows(a.task, a.seed, a.dev_limit or None, a.dev_sample or None)
+        raw_dev = data.read_dev(a.task, a.seed, a.dev_limit or None, a.dev_sample or None)
         small_tok = WordPieceTokenizer(voc, tcfg.do_lower_case)
         ex_dev = data.encode_examples(small_tok, raw_dev, max_len)
         rep = {"vocab_size": len(voc), "threshold_before": model.config.keep_threshold}

@@ -134,17 +134,17 @@ class DevSampleTest(unittest.TestCase):
     def test_sample_is_seeded_random_and_not_a_prefix(self):
         import random
         full = data.read_task("sst2", "dev")
-        a = pipeline.dev_rows("sst2", 0, None, 50)
-        self.assertEqual(a, pipeline.dev_rows("sst2", 0, None, 50))      # deterministic
+        a = data.read_dev("sst2", 0, None, 50)
+        self.assertEqual(a, data.read_dev("sst2", 0, None, 50))      # deterministic
         self.assertEqual(a, random.Random(1).sample(full, 50))           # finetune's sample
         self.assertNotEqual(a, full[:50])
-        self.assertNotEqual(a, pipeline.dev_rows("sst2", 1, None, 50))   # follows --seed
+        self.assertNotEqual(a, data.read_dev("sst2", 1, None, 50))   # follows --seed
         self.assertEqual(len({(x[0], x[1]) for x in a}), 50)              # no repeats
-        self.assertEqual(pipeline.dev_rows("sst2", 0, None, 0), full)
-        self.assertEqual(pipeline.dev_rows("sst2", 0, 10, 50), full[:10])  # limit first, then sample
+        self.assertEqual(data.read_dev("sst2", 0, None, 0), full)
+        self.assertEqual(data.read_dev("sst2", 0, 10, 50), full[:10])  # limit first, then sample
 
     def test_imdb_sample_holds_both_labels(self):
-        labels = [x[2] for x in pipeline.dev_rows("imdb", 0, None, 100)]
+        labels = [x[2] for x in data.read_dev("imdb", 0, None, 100)]
         self.assertEqual(len(labels), 100)
         self.assertGreater(min(sum(labels), 100 - sum(labels)), 25)
 
