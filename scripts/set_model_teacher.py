@@ -16,7 +16,6 @@ import argparse
 import hashlib
 import json
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -24,13 +23,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from train import model_file                        # noqa: E402
 from train import safetensors_io as st              # noqa: E402
 from train.model import ModelConfig                 # noqa: E402
-
-
-def header_bytes(header):
-    """The header as train/safetensors_io.encode writes it: compact JSON padded so the data area
-    starts at a multiple of 8."""
-    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return text + b" " * ((-(8 + len(text))) % st.WRITE_ALIGN)
 
 
 def with_teacher(buf, teacher_cfg):
@@ -43,8 +35,7 @@ def with_teacher(buf, teacher_cfg):
     conf.pop("teacher", None)
     conf["teacher"] = model_file.teacher_entry(teacher_cfg)
     meta["config"] = json.dumps(conf)                   # as model_file.encode_model
-    text = header_bytes(header)
-    return struct.pack("<Q", len(text)) + text + bytes(buf[data_start:]), data_start
+    return st.encode_header(header) + bytes(buf[data_start:]), data_start
 
 
 def main(argv=None):
@@ -66,7 +57,7 @@ def main(argv=None):
         buf = f.read()
     out, old_start = with_teacher(buf, tcfg)
     # the serialiser reproduces the original header exactly, so the config string is all that changed
-    same_serialiser = header_bytes(st.parse_header(buf)[0]) == bytes(buf[8:old_start])
+    same_serialiser = st.encode_header(st.parse_header(buf)[0]) == bytes(buf[:old_start])
     new_start = len(out) - (len(buf) - old_start)
 
     # the data area is byte-identical; the reader sees the same tensors and the teacher

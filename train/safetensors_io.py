@@ -63,9 +63,15 @@ def encode(tensors, metadata=None):
                         "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)
+    return encode_header(header) + b"".join(blobs)
+
+
+def encode_header(header):
+    """The u64 length prefix and the header as compact JSON, padded with spaces so that the data
+    area after it starts at a multiple of 8 in the file."""
     text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     text += b" " * ((-(8 + len(text))) % WRITE_ALIGN)
-    return struct.pack("<Q", len(text)) + text + b"".join(blobs)
+    return struct.pack("<Q", len(text)) + text
 
 
 def write(path, tensors, metadata=None):
