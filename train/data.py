@@ -32,7 +32,9 @@ import numpy as np
 from train.tokenizer import WordPieceTokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
+# ../shared/data beside the checkout; INFORCOEF_DATA points elsewhere (a device machine gets a
+# copy of the repository only, with the data staged inside it: train/device_teacher.sh).
+DATA = os.environ.get("INFORCOEF_DATA") or os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
 VOCAB_PATH = os.path.join(DATA, "vocab", "bert-base-uncased-vocab.txt")
 
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)

@@ -82,5 +82,36 @@ class TestFinetune(unittest.TestCase):
                 self.assertTrue(torch.equal(v, model.state_dict()[k]), k)
 
 
+    def test_pack_unpack_round_trip(self):
+        # a teacher carried off a device machine: bf16 pieces + manifest -> float32 checkpoint
+        cfg = P.M.ModelConfig.dense(2, 32, 2, 64, labels=["negative", "positive"], task="sst2")
+        torch.manual_seed(0)
+        model = P.M.InforCoefModel(cfg)
+        src = os.path.join(self.tmp, "teacher.pt")
+        C.save_checkpoint(src, model, ["[PAD]"], task="sst2")
+        packed = os.path.join(self.tmp, "packed")
+        manifest = C.pack(src, packed, piece_bytes=100_000)
+        parts = json.load(open(manifest))["parts"]
+        self.assertGreater(len(parts), 1)
+        self.assertTrue(all(os.path.getsize(os.path.join(packed, p)) <= 100_000 for p in parts))
+        dst = os.path.join(self.tmp, "unpacked.pt")
+        C.unpack(manifest, dst)
+        back, vocab, extra = C.load_checkpoint(dst)
+        self.assertEqual((vocab, extra["task"], back.config.labels), (["[PAD]"], "sst2", cfg.labels))
+        for k, v in model.state_dict().items():
+            w = back.state_dict()[k]
+            self.assertEqual(w.dtype, v.dtype, k)
+            # bf16 keeps 8 significant bits: relative error <= 2^-8
+            self.assertTrue(torch.all((w - v).abs() <= v.abs() * 2 ** -8 + 1e-12), k)
+        # a damaged piece is refused, not loaded
+        with open(os.path.join(packed, parts[0]), "r+b") as f:
+            f.seek(50)
+            b = f.read(1)[0]
+            f.seek(50)
+            f.write(bytes([b ^ 0xFF]))
+        with self.assertRaisesRegex(ValueError, "do not match the manifest"):
+            C.unpack(manifest, dst)
+
+
 if __name__ == "__main__":
     unittest.main()
