@@ -18,7 +18,8 @@
 # Knobs (environment): SHAPE "layers hidden heads ffn" (default 4 512 8 2048: Turc et al.'s
 # BERT-small, 28.5M parameters, the largest whose bf16 checkpoint fits the tool's 64 MiB return;
 # a BERT-base teacher could not come back), BATCH (256), LR (7e-4), PRETRAIN_MIN (4.5),
-# MAX_EPOCHS over the 16.3M-token cache (8), FT_MIN (minutes for SST-2; the small tasks get at
+# MAX_EPOCHS over the 16.3M-token cache (16; BERT made ~40 passes over its data, with fresh masks
+# each time as here), FT_MIN (minutes for SST-2; the small tasks get at
 # most 1), DEVICE (auto), PYTHON (python3; /usr/bin/python3 here).
 # `DEVICE=cpu SHAPE="2 64 2 128" BATCH=8 PRETRAIN_MIN=0.2 FT_MIN=0.1 OUT=/tmp/dev_out bash
 # train/device_teacher.sh run` is the same job on this CPU, the dry run before a lease (8.5 min here,
@@ -44,7 +45,7 @@ mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1         # everything printed comes back, even after a timeout
 export INFORCOEF_DATA="$PWD/$STAGE" PYTHONUNBUFFERED=1
 read -r L D H F <<< "${SHAPE:-4 512 8 2048}"
-BATCH=${BATCH:-256} LR=${LR:-7e-4} PRETRAIN_MIN=${PRETRAIN_MIN:-4.5} MAX_EPOCHS=${MAX_EPOCHS:-8}
+BATCH=${BATCH:-256} LR=${LR:-7e-4} PRETRAIN_MIN=${PRETRAIN_MIN:-4.5} MAX_EPOCHS=${MAX_EPOCHS:-16}
 FT_MIN=${FT_MIN:-1.5} DEV=${DEVICE:-auto} PY=${PYTHON:-python3}   # PYTHON=/usr/bin/python3 here
 W=${WORK:-/tmp/device_teacher}
 rm -rf "$W" && mkdir -p "$W"
