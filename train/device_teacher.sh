@@ -73,6 +73,7 @@ echo "probe: $(tail -1 "$W/probe/log.jsonl"); pretraining steps: $STEPS"
 $PY -m train.pretrain $PT_ARGS --out "$W/pt" --steps "$STEPS" --eval-every $(( (STEPS + 9) / 10 )) \
     --log-every 50 --ckpt-every-min 2
 $PY -m train.pretrain plot "$W/pt/log.jsonl" "$W/pt/pretrain_curve.png"
+$PY -m train.pretrain attention "$W/pt/encoder.pt" "$STAGE/pretrain_cache"   # positional heads yet?
 date -u
 
 # 3. Fine-tuning; model selection on a slice of train as always, dev only reported. SST-2 first,

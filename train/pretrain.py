@@ -71,6 +71,75 @@ def glove_init_(word_emb, std=0.02, seed=0):
     return int(have.sum())
 
 
+def sinusoid_freqs(d):
+    """[ceil(d/2)] float64: w_k = 10000^(-2k/d), the angle per position of plane k."""
+    return torch.pow(10000.0, -torch.arange(0, d, 2, dtype=torch.float64) / d)
+
+
+def sinusoids(P, d):
+    """[P, d] float64: Vaswani et al.'s position signal, row p = (sin p w_k, cos p w_k) pairs.
+    Neighbouring rows are alike and PE(p) . PE(q) depends on p - q alone."""
+    pos = torch.arange(P, dtype=torch.float64)[:, None]
+    freq = sinusoid_freqs(d)[None, :]
+    pe = torch.zeros(P, d, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(pos * freq)
+    pe[:, 1::2] = torch.cos(pos * freq)[:, :d // 2]
+    return pe
+
+
+def sinusoid_init_(pos_emb, std=0.02):
+    """pos_emb: [P, d] parameter -> sinusoids scaled to std `std`: a head can then find "the
+    previous token" with one linear map shared by all positions, where BERT's independent random
+    rows make it learn each pair of positions apart."""
+    pe = sinusoids(*pos_emb.shape)
+    with torch.no_grad():
+        pos_emb.copy_((pe * (std / pe.std())).to(pos_emb.dtype))
+
+
+def local_attention_init_(encoder, word_rows, pos_std=0.04, scale=3.0, planes=32):
+    """Start the encoder with word order in view: position embeddings = sinusoids laid in the
+    directions the GloVe rows (word_rows: bool [V]) leave free, and layer 0's heads 0 and 1 set to
+    attend to the previous and the next token. In a plane k of the sinusoids, PE(p + 1) is PE(p)
+    turned by w_k, so with the query reading plane k and the key reading it turned by +w_k (-w_k),
+    q_i . k_j = scale^2 * sum_k cos(w_k (i - j - 1)), largest at j = i - 1 (i + 1).
+    Why: our encoders from random position rows had grown no positional head after 17M tokens
+    (train/README.md, `python3 -m train.pretrain attention`): a bag of words stuck on the MLM
+    plateau. Only an init: the architecture, the runtime and every weight's training are BERT's."""
+    emb = encoder.embeddings
+    W = emb.word_embeddings.weight.data
+    d = W.shape[1]
+    rows = W[torch.as_tensor(word_rows)].double()
+    rows = rows - rows.mean(0)
+    _, vecs = torch.linalg.eigh(rows.T @ rows)            # ascending variance, [d, d]
+    span = min(rows.shape[0], 100)                        # GloVe rows span 100 directions
+    if d - span < 4:
+        raise ValueError(f"local position init needs hidden > {span + 3}, got {d}")
+    free = vecs[:, :d - span]                             # [d, d - span], orthonormal columns
+    pe = sinusoids(emb.position_embeddings.weight.shape[0], free.shape[1])
+    pe = pe * (pos_std / pe.std())
+    attn = encoder.layers[0].attention
+    if attn is None or attn.heads < 2:
+        raise ValueError("local position init needs at least 2 heads in layer 0")
+    hs = attn.head_size
+    freq = sinusoid_freqs(free.shape[1])
+    with torch.no_grad():
+        emb.position_embeddings.weight.copy_((pe @ free.T).to(W.dtype))
+        for head, turn in ((0, 1.0), (1, -1.0)):          # previous token, next token
+            wq = torch.zeros(hs, d, dtype=torch.float64)
+            wk = torch.zeros(hs, d, dtype=torch.float64)
+            for k in range(min(planes, hs // 2, free.shape[1] // 2)):
+                u_sin, u_cos = free[:, 2 * k], free[:, 2 * k + 1]
+                cs, sn = math.cos(freq[k]), turn * math.sin(freq[k])
+                wq[2 * k], wq[2 * k + 1] = u_sin, u_cos
+                # (sin wp, cos wp) turned by w: (cs sin + sn cos, -sn sin + cs cos) = PE(p + 1)
+                wk[2 * k], wk[2 * k + 1] = cs * u_sin + sn * u_cos, -sn * u_sin + cs * u_cos
+            head_rows = slice(head * hs, (head + 1) * hs)
+            attn.self.query.weight[head_rows] = (scale * wq).to(W.dtype)
+            attn.self.key.weight[head_rows] = (scale * wk).to(W.dtype)
+            attn.self.query.bias[head_rows] = 0.0
+            attn.self.key.bias[head_rows] = 0.0
+
+
 # ----------------------------------------------------------------------------------------------
 # masking
 
@@ -221,6 +290,9 @@ def main(argv=None):
     ap.add_argument("--wd", type=float, default=0.01)
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--init", choices=["glove", "random"], default="glove")
+    ap.add_argument("--pos-init", choices=["random", "sinusoid", "local"], default="random",
+                    help="position embeddings: BERT's N(0, 0.02), scaled sinusoids, or sinusoids beside "
+                         "the GloVe rows with layer 0's heads 0/1 starting as previous/next-token heads")
     ap.add_argument("--wwm", action="store_true", help="whole-word masking")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=200)
@@ -249,6 +321,12 @@ def main(argv=None):
         n = glove_init_(model.word_embeddings().data, seed=a.seed)
         if rt.is_main:
             print(f"GloVe init: {n} of {len(tok)} word-embedding rows", file=sys.stderr)
+    if a.pos_init == "sinusoid":
+        sinusoid_init_(model.encoder.embeddings.position_embeddings.weight.data)
+    elif a.pos_init == "local":
+        if a.init != "glove":
+            raise SystemExit("--pos-init local needs --init glove (positions go where GloVe rows are not)")
+        local_attention_init_(model.encoder, np.fromfile(GLOVE_MASK_PATH, dtype=np.uint8) > 0)
     model.to(rt.device)
     opt = torch.optim.AdamW(param_groups(model, a.wd), lr=a.lr, betas=(0.9, 0.98), eps=1e-6)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, linear_schedule(max(1, int(a.warmup * a.steps)), a.steps))
@@ -393,9 +471,54 @@ def bench(shapes, cache="/work/runs/pretrain_cache", steps=5, threads=1):
               f"{dt:.2f} s/step, {B * 128 / dt:.0f} tokens/s", flush=True)
 
 
+@torch.no_grad()
+def attention_stats(model, ids):
+    """ids [B, n] -> per layer with attention: {"previous", "same", "next", "row_max"}, each [H]:
+    the mean attention probability on the previous / same / next token (rows 1..n-2) and the
+    mean largest probability of a row. A uniform head gives 1/n everywhere."""
+    model.eval()
+    inputs = []   # what each layer's attention block sees: [B, n, d]
+    hooks = [layer.attention.register_forward_hook(lambda m, inp, out: inputs.append((m, inp[0])))
+             for layer in model.layers if layer.attention is not None]
+    try:
+        model.encode(ids)
+    finally:
+        for hk in hooks:
+            hk.remove()
+    stats = []
+    for m, h in inputs:
+        B, n, _ = h.shape
+        q = m.self.query(h).view(B, n, m.heads, m.head_size).transpose(1, 2)
+        k = m.self.key(h).view(B, n, m.heads, m.head_size).transpose(1, 2)
+        p = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(m.head_size), -1)   # [B, H, n, n]
+        i = torch.arange(1, n - 1)
+        stats.append({"previous": p[:, :, i, i - 1].mean((0, 2)), "same": p[:, :, i, i].mean((0, 2)),
+                      "next": p[:, :, i, i + 1].mean((0, 2)), "row_max": p.max(-1).values.mean((0, 2))})
+    return stats
+
+
+def attention_report(encoder_path, cache="/work/runs/pretrain_cache", windows=16):
+    """Does the encoder attend by position yet? attention_stats on held-out windows, printed.
+    BERTs grow heads that put most of their mass on a neighbour; an encoder on the MLM plateau
+    has none (every figure near 1/128 = 0.008): a contextual bag of words, blind to word order.
+        python3 -m train.pretrain attention /work/runs/pt_4l256/encoder.pt"""
+    torch.set_num_threads(1)
+    tok = load_tokenizer()
+    val = PackedCorpus(os.path.join(cache, "val.u16"), 128, tok.cls_id, tok.sep_id)
+    ids = torch.from_numpy(val.batch(list(range(min(windows, len(val))))))
+    model, _, extra = C.load_checkpoint(encoder_path)
+    print(f"{encoder_path} (step {extra.get('step')}), {ids.shape[0]} held-out windows of {ids.shape[1]}; "
+          f"per head:")
+    fmt = lambda t: " ".join(f"{x:.3f}" for x in t.tolist())
+    for li, st in enumerate(attention_stats(model, ids)):
+        print(f"layer {li}: " + "  ".join(f"{k} [{fmt(v)}]" for k, v in st.items()))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "plot":
         plot_log(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) in (3, 4) and sys.argv[1] == "attention":
+        attention_report(*sys.argv[2:])
     elif len(sys.argv) > 2 and sys.argv[1] == "bench":
         bench(sys.argv[2:])
     else:

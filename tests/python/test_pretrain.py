@@ -113,6 +113,37 @@ class TestPretrain(unittest.TestCase):
         cos = torch.nn.functional.cosine_similarity
         self.assertGreater(float(cos(v("good"), v("great"), 0)), float(cos(v("good"), v("table"), 0)))
 
+    def test_attention_stats_and_local_init(self):
+        torch.manual_seed(0)
+        cfg = P.M.ModelConfig.dense(2, 128, 4, 256, vocab_size=30522, max_position=64)
+        enc = P.M.InforCoefModel(cfg)
+        ids = torch.randint(1000, 30000, (4, 32))
+        # query/key all zero -> every score 0 -> uniform rows: 1/n everywhere
+        att = enc.layers[0].attention
+        for lin in (att.self.query, att.self.key):
+            torch.nn.init.zeros_(lin.weight); torch.nn.init.zeros_(lin.bias)
+        st = P.attention_stats(enc, ids)
+        self.assertEqual(len(st), 2)
+        for k in ("previous", "same", "next", "row_max"):
+            self.assertTrue(torch.allclose(st[0][k], torch.full((4,), 1 / 32), atol=1e-6), (k, st[0][k]))
+        # local init: layer 0's heads 0 / 1 attend to the previous / next token, the others untouched
+        enc = P.M.InforCoefModel(cfg)
+        with torch.no_grad():   # word rows in 100 directions, as glove_init_ lays them
+            basis, _ = torch.linalg.qr(torch.randn(128, 100))
+            enc.embeddings.word_embeddings.weight.copy_(torch.randn(30522, 100) @ basis.T * 0.02)
+        before = enc.layers[0].attention.self.query.weight[64:].clone()
+        P.local_attention_init_(enc, np.ones(30522, dtype=bool))
+        st = P.attention_stats(enc, ids)[0]
+        self.assertGreater(float(st["previous"][0]), 0.5, st)
+        self.assertGreater(float(st["next"][1]), 0.5, st)
+        self.assertLess(float(st["next"][0]) + float(st["previous"][1]), 0.1, st)
+        self.assertTrue(torch.equal(enc.layers[0].attention.self.query.weight[64:], before))
+        # the position rows avoid the 100 directions the word rows span
+        pos = enc.embeddings.position_embeddings.weight.double()
+        self.assertLess(float((pos @ basis.double()).norm() / pos.norm()), 1e-4)
+        with self.assertRaisesRegex(ValueError, "needs hidden"):
+            P.local_attention_init_(P.M.InforCoefModel(P.M.ModelConfig.dense(1, 64, 2, 64)), np.ones(30522, dtype=bool))
+
     def test_loss_falls(self):
         out = os.path.join(self.tmp, "falls")
         P.main(["--cache", self.cache, "--out", out, "--steps", "40", "--lr", "3e-3",
