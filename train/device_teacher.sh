@@ -20,10 +20,11 @@
 # a BERT-base teacher could not come back), BATCH (256), LR (7e-4), PRETRAIN_MIN (4.5),
 # MAX_EPOCHS over the 16.3M-token cache (16; BERT made ~40 passes over its data, with fresh masks
 # each time as here), FT_MIN (minutes for SST-2; the small tasks get at
-# most 1), DEVICE (auto), PYTHON (python3; /usr/bin/python3 here).
-# `DEVICE=cpu SHAPE="2 64 2 128" BATCH=8 PRETRAIN_MIN=0.2 FT_MIN=0.1 OUT=/tmp/dev_out bash
-# train/device_teacher.sh run` is the same job on this CPU, the dry run before a lease (8.5 min here,
-# niced beside a 2-thread pretraining; most of it the held-out evaluations at batch 8).
+# most 1), POS_INIT (local: layer 0 starts with previous/next-token heads, which broke the MLM
+# plateau on CPU, train/README.md session 3), DEVICE (auto), PYTHON (python3; /usr/bin/python3 here).
+# `PYTHON=/usr/bin/python3 DEVICE=cpu SHAPE="1 128 2 256" BATCH=8 PRETRAIN_MIN=0.2 FT_MIN=0.1 OUT=/tmp/dev_out bash
+# train/device_teacher.sh run` is the same job on this CPU, the dry run before a lease (2.0 min here
+# on both cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STAGE=runs/device_data
@@ -50,7 +51,7 @@ FT_MIN=${FT_MIN:-1.5} DEV=${DEVICE:-auto} PY=${PYTHON:-python3}   # PYTHON=/usr/
 W=${WORK:-/tmp/device_teacher}
 rm -rf "$W" && mkdir -p "$W"
 SHAPE_ARGS="--layers $L --hidden $D --heads $H --ffn $F"
-PT_ARGS="--cache $STAGE/pretrain_cache $SHAPE_ARGS --batch $BATCH --lr $LR --warmup 0.1 --wwm --init glove --device $DEV --no-progress"
+PT_ARGS="--cache $STAGE/pretrain_cache $SHAPE_ARGS --batch $BATCH --lr $LR --warmup 0.1 --wwm --init glove --pos-init ${POS_INIT:-local} --device $DEV --no-progress"
 
 date -u; $PY -c "import torch, sys; print('python', sys.version.split()[0], 'torch', torch.__version__,
     'cuda', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none')"
