@@ -475,10 +475,11 @@ def bench(shapes, cache="/work/runs/pretrain_cache", steps=5, threads=1):
 def attention_stats(model, ids):
     """ids [B, n] -> per layer with attention: {"previous", "same", "next", "row_max"}, each [H]:
     the mean attention probability on the previous / same / next token (rows 1..n-2) and the
-    mean largest probability of a row. A uniform head gives 1/n everywhere."""
+    mean largest probability of a row. A uniform head gives 1/n everywhere. The probabilities are
+    the model's own, caught on their way into the attention dropout (identity in eval mode)."""
     model.eval()
-    inputs = []   # what each layer's attention block sees: [B, n, d]
-    hooks = [layer.attention.register_forward_hook(lambda m, inp, out: inputs.append((m, inp[0])))
+    probs = []    # per layer with attention: [B, H, n, n]
+    hooks = [layer.attention.attn_dropout.register_forward_hook(lambda m, inp, out: probs.append(inp[0]))
              for layer in model.layers if layer.attention is not None]
     try:
         model.encode(ids)
@@ -486,12 +487,8 @@ def attention_stats(model, ids):
         for hk in hooks:
             hk.remove()
     stats = []
-    for m, h in inputs:
-        B, n, _ = h.shape
-        q = m.self.query(h).view(B, n, m.heads, m.head_size).transpose(1, 2)
-        k = m.self.key(h).view(B, n, m.heads, m.head_size).transpose(1, 2)
-        p = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(m.head_size), -1)   # [B, H, n, n]
-        i = torch.arange(1, n - 1)
+    for p in probs:
+        i = torch.arange(1, p.shape[-1] - 1)
         stats.append({"previous": p[:, :, i, i - 1].mean((0, 2)), "same": p[:, :, i, i].mean((0, 2)),
                       "next": p[:, :, i, i + 1].mean((0, 2)), "row_max": p.max(-1).values.mean((0, 2))})
     return stats

@@ -81,7 +81,6 @@ class TestFinetune(unittest.TestCase):
             if not k.startswith("classifier."):
                 self.assertTrue(torch.equal(v, model.state_dict()[k]), k)
 
-
     def test_pack_unpack_round_trip(self):
         # a teacher carried off a device machine: bf16 pieces + manifest -> float32 checkpoint
         cfg = P.M.ModelConfig.dense(2, 32, 2, 64, labels=["negative", "positive"], task="sst2")
