@@ -105,6 +105,20 @@ def predict(model, examples, rt, batch=64):
     return lg.argmax(-1).numpy(), lg
 
 
+def export_teacher(model, vocab, out_dir, task, mean_len):
+    """-> {"export_f32": summary, "export_i8": summary}: out_dir/<task>.{f32,i8}.safetensors, the
+    runtime's model files, with FLOPs counted at the dev set's mean length."""
+    from train.export import export
+    os.makedirs(out_dir, exist_ok=True)
+    model.cpu().eval()
+    out = {}
+    for dt in ("f32", "i8"):
+        p = os.path.join(out_dir, f"{task}.{dt}.safetensors")
+        s = export(model, vocab, p, dtype=dt, length=max(1, round(mean_len)))
+        out[f"export_{dt}"] = {"path": p, **{k: v for k, v in s.items() if isinstance(v, (int, float, str))}}
+    return out
+
+
 def build_model(a, task, vocab_size):
     labels = TASKS[task]["labels"]
     if a.init == "random":
@@ -251,8 +265,12 @@ def main(argv=None):
     pred, _ = predict(model, dev, rt)
     gold = [x[2] for x in dev]
     dev_m = all_metrics(pred, gold)
+    # Word order's worth on dev (train/order_probe.py): ~0 means the model reads a bag of words.
+    from train.order_probe import order_probe
+    _, dev_shuffled = order_probe(model, dev, tok, rt, metric, shuffles=1, seed=a.seed)
     result = {"task": task, "metric": metric_name, "dev": round(dev_m[metric_name], 4),
-              "dev_all": {k: round(v, 4) for k, v in dev_m.items()}, "heldout": round(best, 4),
+              "dev_all": {k: round(v, 4) for k, v in dev_m.items()}, "dev_words_shuffled": round(dev_shuffled, 4),
+              "heldout": round(best, 4),
               "best_step": best_step, "steps": step, "planned_steps": total, "init": a.init,
               "params": sum(p.numel() for p in model.parameters()),
               "dev_mean_len": round(sum(len(x[0]) for x in dev) / max(1, len(dev)), 1),
@@ -261,13 +279,7 @@ def main(argv=None):
         C.save_checkpoint(os.path.join(a.out, "best.pt"), model, tok.vocab, task=task,
                           heldout_metric=best, dev_metric=dev_m, step=best_step)
         if a.export:
-            from train.export import export
-            os.makedirs(a.export, exist_ok=True)
-            model.cpu().eval()
-            for dt in ("f32", "i8"):
-                p = os.path.join(a.export, f"{task}.{dt}.safetensors")
-                s = export(model, tok.vocab, p, dtype=dt, length=max(1, round(result["dev_mean_len"])))
-                result[f"export_{dt}"] = {"path": p, **{k: v for k, v in s.items() if isinstance(v, (int, float, str))}}
+            result.update(export_teacher(model, tok.vocab, a.export, task, result["dev_mean_len"]))
         with open(os.path.join(a.out, "result.json"), "w") as f:
             json.dump(result, f, indent=1)
         print(json.dumps(result), flush=True)

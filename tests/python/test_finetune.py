@@ -3,6 +3,7 @@ pretrained encoder checkpoint loads into the classifier, and export writes a mod
 import json
 import os
 import shutil
+import random
 import tempfile
 import unittest
 
@@ -10,6 +11,8 @@ import numpy as np
 import torch
 
 from train import finetune as FT
+from train import order_probe as OP
+from train import soup as SOUP
 from train import pretrain as P
 from train import checkpoint as C
 from train.data import read_task
@@ -61,6 +64,7 @@ class TestFinetune(unittest.TestCase):
         self.assertEqual(len(losses), 5)
         self.assertLess(losses[-1], losses[0] - 0.2, losses)
         self.assertTrue(0.0 <= res["dev"] <= 1.0)
+        self.assertTrue(0.0 <= res["dev_words_shuffled"] <= 1.0)
         model, vocab, extra = C.load_checkpoint(os.path.join(out, "best.pt"))
         self.assertEqual(model.config.task, "sst2")
         self.assertEqual(extra["task"], "sst2")
@@ -110,6 +114,61 @@ class TestFinetune(unittest.TestCase):
             f.write(bytes([b ^ 0xFF]))
         with self.assertRaisesRegex(ValueError, "do not match the manifest"):
             C.unpack(manifest, dst)
+
+
+class TestSoup(unittest.TestCase):
+    def test_uniform_soup_is_the_mean(self):
+        cfg = P.M.ModelConfig.dense(2, 32, 2, 64, labels=["negative", "positive"], task="sst2")
+        models = []
+        for seed in range(3):
+            torch.manual_seed(seed)
+            models.append(P.M.InforCoefModel(cfg))
+        soup = SOUP.uniform_soup(models)
+        for k, v in soup.state_dict().items():
+            want = sum(m.state_dict()[k].float() for m in models) / 3
+            self.assertTrue(torch.allclose(v.float(), want, atol=1e-6), k)
+        # a soup of one model's copies is that model: same logits
+        ids = torch.tensor([[101, 2009, 2573, 102]])
+        one = SOUP.uniform_soup([models[0], models[0]]).eval()
+        types, mask = torch.zeros_like(ids), torch.ones_like(ids)
+        self.assertTrue(torch.allclose(one(ids, types, mask).logits, models[0].eval()(ids, types, mask).logits))
+        # another shape is refused, not averaged
+        other = P.M.InforCoefModel(P.M.ModelConfig.dense(2, 32, 2, 128, labels=cfg.labels, task="sst2"))
+        with self.assertRaisesRegex(ValueError, "different config"):
+            SOUP.uniform_soup([models[0], other])
+
+
+class TestOrderProbe(unittest.TestCase):
+    def test_shuffle_keeps_words_and_specials(self):
+        # [CLS] un ##believ ##able film [SEP] it works [SEP]: words move as a whole, inside their
+        # own segment; specials, types and label stay.
+        CLS, SEP, UN, BELIEV, ABLE, FILM, IT, WORKS = 101, 102, 4895, 100, 3085, 2143, 2009, 2573
+        ids = [CLS, UN, BELIEV, ABLE, FILM, SEP, IT, WORKS, SEP]
+        types = [0, 0, 0, 0, 0, 0, 1, 1, 1]
+        seen = set()
+        for k in range(40):
+            out, t, y = OP.shuffle_words((ids, types, 1), {BELIEV, ABLE}, {CLS, SEP}, random.Random(k))
+            self.assertEqual((t, y, len(out)), (types, 1, len(ids)))
+            self.assertEqual([out[0], out[5], out[8]], [CLS, SEP, SEP])
+            first = out[1:5]
+            self.assertIn(first, ([UN, BELIEV, ABLE, FILM], [FILM, UN, BELIEV, ABLE]))
+            self.assertEqual(sorted(out[6:8]), sorted([IT, WORKS]))
+            seen.add((tuple(first), tuple(out[6:8])))
+        self.assertEqual(len(seen), 4)  # every order of both segments occurs
+
+    def test_probe_sees_an_order_blind_model(self):
+        # A model whose logits depend only on the set of tokens scores the same shuffled.
+        class Bag(torch.nn.Module):
+            def forward(self, ids, types, mask, compact=False):
+                s = ((ids % 7 == 3).float() * mask).sum(1)
+                return type("O", (), {"logits": torch.stack([s - 0.5, -s + 0.5], 1)})()
+        tok = type("T", (), {"vocab": ["[PAD]"] * 3000, "cls_id": 101, "sep_id": 102})()
+        rng = random.Random(0)
+        ex = [([101] + [rng.randrange(1000, 2000) for _ in range(8)] + [102], [0] * 10, rng.randrange(2))
+              for _ in range(50)]
+        rt = type("R", (), {"device": "cpu", "autocast": staticmethod(lambda: torch.autocast("cpu", enabled=False))})()
+        real, mixed = OP.order_probe(Bag(), ex, tok, rt, FT.accuracy, shuffles=2)
+        self.assertAlmostEqual(real, mixed)
 
 
 if __name__ == "__main__":
