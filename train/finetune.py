@@ -149,6 +149,9 @@ def main(argv=None):
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--ffn", type=int, default=1024)
     ap.add_argument("--glove", action="store_true", help="with --init random: GloVe word embeddings")
+    ap.add_argument("--freeze-word-embeddings", action="store_true",
+                    help="keep the pretrained word-embedding table as it is: words seen only in dev "
+                         "stay where the words seen in train are")
     ap.add_argument("--out", required=True)
     ap.add_argument("--epochs", type=float, default=3.0)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: epochs)")
@@ -201,6 +204,8 @@ def main(argv=None):
 
     torch.manual_seed(a.seed)
     model = build_model(a, task, len(tok)).to(rt.device)
+    if a.freeze_word_embeddings:
+        model.embeddings.word_embeddings.weight.requires_grad_(False)
     net = rt.wrap(model)
     from train.pretrain import param_groups, linear_schedule
     steps_per_epoch = math.ceil(len(train) / a.batch)

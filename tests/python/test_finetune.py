@@ -85,6 +85,23 @@ class TestFinetune(unittest.TestCase):
             if not k.startswith("classifier."):
                 self.assertTrue(torch.equal(v, model.state_dict()[k]), k)
 
+    def test_frozen_word_embeddings_stay(self):
+        cfg = P.M.ModelConfig.dense(2, 32, 2, 64)
+        torch.manual_seed(0)
+        mlm = P.MLMModel(cfg)
+        enc = os.path.join(self.tmp, "encoder_frozen.pt")
+        P.export_encoder(enc, mlm, None, 0, type("A", (), {})())
+        out = os.path.join(self.tmp, "frozen")
+        FT.main(["--task", "sst2", "--init", enc, "--out", out, "--train-limit", "64", "--heldout", "32",
+                 "--dev-limit", "16", "--batch", "16", "--max-steps", "8", "--eval-every", "4",
+                 "--lr", "5e-3", "--freeze-word-embeddings", "--threads", "1", "--no-progress"])
+        model, _, _ = C.load_checkpoint(os.path.join(out, "best.pt"))
+        before = mlm.encoder.embeddings.word_embeddings.weight
+        self.assertTrue(torch.equal(model.embeddings.word_embeddings.weight, before))
+        # ...while the rest trained
+        self.assertFalse(torch.equal(model.embeddings.position_embeddings.weight,
+                                     mlm.encoder.embeddings.position_embeddings.weight))
+
     def test_pack_unpack_round_trip(self):
         # a teacher carried off a device machine: bf16 pieces + manifest -> float32 checkpoint
         cfg = P.M.ModelConfig.dense(2, 32, 2, 64, labels=["negative", "positive"], task="sst2")
