@@ -164,6 +164,9 @@ def main(argv=None):
     ap.add_argument("--heldout", type=int, default=0, help="train examples held out for early stopping "
                     "(0: 5%% of train, at most 2000)")
     ap.add_argument("--train-limit", type=int, default=0, help="use only this many train examples")
+    ap.add_argument("--min-words", type=int, default=0,
+                    help="leave out train (and held-out) examples of fewer words: SST-2's train set is "
+                         "mostly short phrases, its dev set whole sentences")
     ap.add_argument("--dev-limit", type=int, default=0, help="tests: only this many dev examples")
     ap.add_argument("--dev-sample", type=int, default=0, help="evaluate on a seeded random sample of "
                     "this many dev examples (IMDb: its 25,000 test reviews are sorted by label)")
@@ -190,6 +193,8 @@ def main(argv=None):
     dev_raw = read_dev(task, a.seed, a.dev_limit, a.dev_sample)
     rng = random.Random(a.seed)
     rng.shuffle(train_raw)
+    if a.min_words:
+        train_raw = [x for x in train_raw if len(x[0].split()) + len((x[1] or "").split()) >= a.min_words]
     n_hold = a.heldout or min(2000, max(1, len(train_raw) // 20))
     held_raw, train_raw = train_raw[:n_hold], train_raw[n_hold:]
     if a.train_limit:
@@ -274,9 +279,10 @@ def main(argv=None):
     from train.order_probe import order_probe
     _, dev_shuffled = order_probe(model, dev, tok, rt, metric, shuffles=1, seed=a.seed)
     result = {"task": task, "metric": metric_name, "dev": round(dev_m[metric_name], 4),
-              "dev_all": {k: round(v, 4) for k, v in dev_m.items()}, "dev_words_shuffled": round(dev_shuffled, 4),
-              "heldout": round(best, 4),
-              "best_step": best_step, "steps": step, "planned_steps": total, "init": a.init,
+              "dev_all": {k: round(v, 4) for k, v in dev_m.items()},
+              "dev_words_shuffled": round(dev_shuffled, 4), "heldout": round(best, 4),
+              "train_examples": len(train), "best_step": best_step, "steps": step,
+              "planned_steps": total, "init": a.init,
               "params": sum(p.numel() for p in model.parameters()),
               "dev_mean_len": round(sum(len(x[0]) for x in dev) / max(1, len(dev)), 1),
               "train_seconds": round(time.time() - t0, 1), "argv": sys.argv[1:] if argv is None else list(argv)}

@@ -72,6 +72,13 @@ class TestFinetune(unittest.TestCase):
             p = os.path.join(exp, f"sst2.{dt}.safetensors")
             self.assertGreater(os.path.getsize(p), 1000)
 
+    def test_min_words_keeps_long_examples(self):
+        long_ones = sum(1 for a, _, _ in read_task("sst2", "train") if len(a.split()) >= 15)
+        res = FT.main(["--task", "sst2", "--init", "random", "--out", os.path.join(self.tmp, "long"),
+                       "--min-words", "15", "--heldout", "32", "--dev-limit", "8", "--max-steps", "2",
+                       "--eval-every", "2"] + TINY)
+        self.assertEqual(res["train_examples"], long_ones - 32)
+
     def test_pretrained_encoder_loads(self):
         # an encoder checkpoint as pretrain.py writes it -> the classifier model starts from it
         cfg = P.M.ModelConfig.dense(2, 32, 2, 64)
