@@ -276,8 +276,8 @@ def main(argv=None):
     gold = [x[2] for x in dev]
     dev_m = all_metrics(pred, gold)
     # Word order's worth on dev (train/order_probe.py): ~0 means the model reads a bag of words.
-    from train.order_probe import order_probe
-    _, dev_shuffled = order_probe(model, dev, tok, rt, metric, shuffles=1, seed=a.seed)
+    from train.order_probe import shuffled_metric
+    dev_shuffled = shuffled_metric(model, dev, tok, rt, metric, shuffles=1, seed=a.seed)
     result = {"task": task, "metric": metric_name, "dev": round(dev_m[metric_name], 4),
               "dev_all": {k: round(v, 4) for k, v in dev_m.items()},
               "dev_words_shuffled": round(dev_shuffled, 4), "heldout": round(best, 4),

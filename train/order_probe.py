@@ -53,19 +53,19 @@ def shuffle_words(example, continuation, special, rng):
     return (out, list(types), label)
 
 
-def order_probe(model, examples, tok, rt, metric, shuffles=3, seed=0):
-    """-> (metric on examples, mean metric over `shuffles` word-shuffled copies)."""
+def shuffled_metric(model, examples, tok, rt, metric, shuffles=3, seed=0):
+    """-> mean metric over `shuffles` word-shuffled copies of examples (the caller has the metric
+    on the examples as written: train.finetune and train.soup score dev anyway)."""
     from train.finetune import predict  # finetune imports this module for its result.json
     continuation = {i for i, t in enumerate(tok.vocab) if t.startswith("##")}
     special = {tok.cls_id, tok.sep_id}
     gold = [x[2] for x in examples]
-    real = metric(predict(model, examples, rt)[0], gold)
     scores = []
     for k in range(shuffles):
         rng = random.Random(seed * 7919 + k)
         mixed = [shuffle_words(x, continuation, special, rng) for x in examples]
         scores.append(metric(predict(model, mixed, rt)[0], gold))
-    return real, float(np.mean(scores))
+    return float(np.mean(scores))
 
 
 def main(argv=None):
@@ -76,7 +76,7 @@ def main(argv=None):
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=None)
     a = ap.parse_args(argv)
-    from train.finetune import METRICS
+    from train.finetune import METRICS, predict
     rt = Runtime(a.device, a.threads)
     tok = load_tokenizer()
     rows = []
@@ -87,7 +87,9 @@ def main(argv=None):
             raise SystemExit(f"{path}: no task in its config (not a fine-tuned checkpoint)")
         name = TASKS[task]["metric"]
         dev = encode_examples(tok, read_dev(task, a.seed), TASKS[task]["max_len"])
-        real, mixed = order_probe(model.to(rt.device), dev, tok, rt, METRICS[name], a.shuffles, a.seed)
+        model = model.to(rt.device)
+        real = METRICS[name](predict(model, dev, rt)[0], [x[2] for x in dev])
+        mixed = shuffled_metric(model, dev, tok, rt, METRICS[name], a.shuffles, a.seed)
         rows.append((path, task, name, real, mixed))
         print(f"{path}: {task} dev {name} {real:.4f}, words shuffled {mixed:.4f} "
               f"(order is worth {100 * (real - mixed):+.2f} points)", flush=True)

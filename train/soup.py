@@ -51,7 +51,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None)
     a = ap.parse_args(argv)
     from train.finetune import METRICS, all_metrics, export_teacher, predict
-    from train.order_probe import order_probe
+    from train.order_probe import shuffled_metric
     if len(a.checkpoints) < 2:
         raise SystemExit("a soup needs at least two checkpoints")
 
@@ -75,7 +75,7 @@ def main(argv=None):
         ingredients.append({"path": path, "dev": round(dm[metric_name], 4)})
         print(f"{path}: dev {metric_name} {dm[metric_name]:.4f}", file=sys.stderr)
     dev_m = all_metrics(predict(soup, dev, rt)[0], gold)
-    _, shuffled = order_probe(soup, dev, tok, rt, METRICS[metric_name], shuffles=1)
+    shuffled = shuffled_metric(soup, dev, tok, rt, METRICS[metric_name], shuffles=1)
     mean_len = sum(len(x[0]) for x in dev) / max(1, len(dev))
     result = {"task": task, "metric": metric_name, "dev": round(dev_m[metric_name], 4),
               "dev_all": {k: round(v, 4) for k, v in dev_m.items()}, "dev_words_shuffled": round(shuffled, 4),

@@ -191,7 +191,8 @@ class TestOrderProbe(unittest.TestCase):
         ex = [([101] + [rng.randrange(1000, 2000) for _ in range(8)] + [102], [0] * 10, rng.randrange(2))
               for _ in range(50)]
         rt = type("R", (), {"device": "cpu", "autocast": staticmethod(lambda: torch.autocast("cpu", enabled=False))})()
-        real, mixed = OP.order_probe(Bag(), ex, tok, rt, FT.accuracy, shuffles=2)
+        real = FT.accuracy(FT.predict(Bag(), ex, rt)[0], [x[2] for x in ex])
+        mixed = OP.shuffled_metric(Bag(), ex, tok, rt, FT.accuracy, shuffles=2)
         self.assertAlmostEqual(real, mixed)
 
 
