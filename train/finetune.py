@@ -5,6 +5,9 @@
         --out /work/runs/ft_sst2 --epochs 3 --lr 1e-4 --batch 32
     python3 -m train.finetune --task sst2 --init random --layers 4 --hidden 256 --heads 4 \\
         --ffn 1024 --out /work/runs/ft_sst2_random          # the no-pretraining baseline
+    python3 -m train.finetune --task sst2 --init /work/runs/pt_4l256_long/encoder.pt \\
+        --out /work/runs/ft_sst2_kd --epochs 1 --lr 2e-4 \\
+        --transfer /work/runs/transfer_sst2/soup_cnn3.tsv    # + distillation (train/transfer.py)
 
 Model selection never looks at dev: a held-out slice of train (--heldout, seeded) is evaluated
 every --eval-every steps; the best state by the task metric is kept and training stops after
@@ -167,6 +170,10 @@ def main(argv=None):
     ap.add_argument("--min-words", type=int, default=0,
                     help="leave out train (and held-out) examples of fewer words: SST-2's train set is "
                          "mostly short phrases, its dev set whole sentences")
+    ap.add_argument("--transfer", default="", help="a transfer set (train/transfer.py): unlabelled "
+                    "sentences with an ensemble's class probabilities, trained on beside the gold "
+                    "examples with those probabilities as soft targets")
+    ap.add_argument("--transfer-limit", type=int, default=0, help="use only the first N transfer sentences")
     ap.add_argument("--dev-limit", type=int, default=0, help="tests: only this many dev examples")
     ap.add_argument("--dev-sample", type=int, default=0, help="evaluate on a seeded random sample of "
                     "this many dev examples (IMDb: its 25,000 test reviews are sorted by label)")
@@ -200,6 +207,19 @@ def main(argv=None):
     if a.train_limit:
         train_raw = train_raw[:a.train_limit]
     train = encode_examples(tok, train_raw, max_len)
+    # Soft targets: one-hot rows for the gold examples, the ensemble's probabilities for the
+    # transfer sentences (cross-entropy against a distribution is distillation's loss).
+    targets = None
+    if a.transfer:
+        from train.transfer import read_transfer
+        sents, probs, names = read_transfer(a.transfer)
+        if names != list(TASKS[task]["labels"]):
+            raise SystemExit(f"{a.transfer}: labels {names}, task {task} has {TASKS[task]['labels']}")
+        if a.transfer_limit:
+            sents, probs = sents[:a.transfer_limit], probs[:a.transfer_limit]
+        targets = torch.cat([F.one_hot(torch.tensor([x[2] for x in train], dtype=torch.long),
+                                       len(names)).float(), probs])
+        train = train + encode_examples(tok, [(s, None, int(p.argmax())) for s, p in zip(sents, probs)], max_len)
     held = encode_examples(tok, held_raw, max_len)
     dev = encode_examples(tok, dev_raw, max_len)
     if rt.is_main:
@@ -233,6 +253,8 @@ def main(argv=None):
         for b in length_batches(train, a.batch, random.Random(a.seed * 1000 + epoch)):
             part = b[rt.rank::rt.world] if rt.distributed else b
             ids, types, mask, labels = (torch.from_numpy(x).to(rt.device) for x in collate([train[i] for i in part]))
+            if targets is not None:
+                labels = targets[torch.as_tensor(part)].to(rt.device)
             with rt.autocast():
                 out = net(ids, types, mask)
             loss = F.cross_entropy(out.logits.float(), labels)
@@ -281,7 +303,9 @@ def main(argv=None):
     result = {"task": task, "metric": metric_name, "dev": round(dev_m[metric_name], 4),
               "dev_all": {k: round(v, 4) for k, v in dev_m.items()},
               "dev_words_shuffled": round(dev_shuffled, 4), "heldout": round(best, 4),
-              "train_examples": len(train), "best_step": best_step, "steps": step,
+              "train_examples": len(train_raw),
+              "transfer_examples": 0 if targets is None else len(targets) - len(train_raw),
+              "best_step": best_step, "steps": step,
               "planned_steps": total, "init": a.init,
               "params": sum(p.numel() for p in model.parameters()),
               "dev_mean_len": round(sum(len(x[0]) for x in dev) / max(1, len(dev)), 1),

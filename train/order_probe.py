@@ -53,10 +53,12 @@ def shuffle_words(example, continuation, special, rng):
     return (out, list(types), label)
 
 
-def shuffled_metric(model, examples, tok, rt, metric, shuffles=3, seed=0):
+def shuffled_metric(model, examples, tok, rt, metric, shuffles=3, seed=0, predict_fn=None):
     """-> mean metric over `shuffles` word-shuffled copies of examples (the caller has the metric
-    on the examples as written: train.finetune and train.soup score dev anyway)."""
-    from train.finetune import predict  # finetune imports this module for its result.json
+    on the examples as written: train.finetune and train.soup score dev anyway). predict_fn:
+    (model, examples, rt) -> (labels, logits); default train.finetune.predict (train.cnn has its own)."""
+    if predict_fn is None:
+        from train.finetune import predict as predict_fn  # finetune imports this module
     continuation = {i for i, t in enumerate(tok.vocab) if t.startswith("##")}
     special = {tok.cls_id, tok.sep_id}
     gold = [x[2] for x in examples]
@@ -64,7 +66,7 @@ def shuffled_metric(model, examples, tok, rt, metric, shuffles=3, seed=0):
     for k in range(shuffles):
         rng = random.Random(seed * 7919 + k)
         mixed = [shuffle_words(x, continuation, special, rng) for x in examples]
-        scores.append(metric(predict(model, mixed, rt)[0], gold))
+        scores.append(metric(predict_fn(model, mixed, rt)[0], gold))
     return float(np.mean(scores))
 
 

@@ -1,0 +1,127 @@
+"""Distillation through a transfer set: train/cnn.py (the n-gram CNN teacher), train/transfer.py
+(IMDb sentences scored by an ensemble) and train.finetune --transfer (soft targets)."""
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+import torch
+
+from train import cnn as CNN
+from train import finetune as FT
+from train import transfer as TR
+from train import checkpoint as C
+from train import model as M
+
+TINY = ["--layers", "2", "--hidden", "32", "--heads", "2", "--ffn", "64", "--threads", "1",
+        "--no-progress"]
+
+
+class TestSentences(unittest.TestCase):
+    def test_review_sentences(self):
+        text = ("Great film.<br /><br />I loved every minute of it! Why did it end so soon? "
+                "Too short. Ok then.")
+        self.assertEqual(TR.review_sentences(text, min_words=3, max_words=40),
+                         ["I loved every minute of it!", "Why did it end so soon?"])
+        self.assertEqual(TR.review_sentences(text, min_words=1, max_words=2),
+                         ["Great film.", "Too short.", "Ok then."])
+
+    def test_imdb_sentences_distinct_and_bounded(self):
+        s = TR.imdb_sentences(300, seed=1, min_words=5, max_words=12)
+        self.assertEqual(len(s), 300)
+        self.assertEqual(len({x.lower() for x in s}), 300)
+        self.assertTrue(all(5 <= len(x.split()) <= 12 for x in s))
+        self.assertEqual(s, TR.imdb_sentences(300, seed=1, min_words=5, max_words=12))
+
+
+class TestTransferFile(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="test_transfer_")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def write(self, text):
+        p = os.path.join(self.tmp, "t.tsv")
+        with open(p, "w", encoding="utf-8") as f:
+            f.write(text)
+        return p
+
+    def test_read_and_refuse(self):
+        sents, probs, labels = TR.read_transfer(self.write(
+            "sentence\tp_negative\tp_positive\na fine film\t0.2\t0.8\nawful\t0.9\t0.1\n"))
+        self.assertEqual(sents, ["a fine film", "awful"])
+        self.assertEqual(labels, ["negative", "positive"])
+        self.assertTrue(torch.allclose(probs, torch.tensor([[0.2, 0.8], [0.9, 0.1]])))
+        with self.assertRaises(ValueError):
+            TR.read_transfer(self.write("text\tlabel\nfoo\t1\n"))        # foreign TSV
+        with self.assertRaises(ValueError):
+            TR.read_transfer(self.write("sentence\tp_a\tp_b\nfoo\t0.7\t0.7\n"))  # not a distribution
+
+    def test_finetune_trains_on_soft_targets(self):
+        # Transfer sentences all say "positive" with p = 0.9; a model that trains mostly on them
+        # must move its positive probability towards 0.9 on them.
+        rows = "".join(f"this sentence number {i} is here\t0.1\t0.9\n" for i in range(96))
+        path = self.write("sentence\tp_negative\tp_positive\n" + rows)
+        out = os.path.join(self.tmp, "ft")
+        res = FT.main(["--task", "sst2", "--init", "random", "--out", out, "--train-limit", "8",
+                       "--heldout", "16", "--dev-limit", "8", "--batch", "16", "--max-steps", "60",
+                       "--eval-every", "60", "--lr", "3e-3", "--transfer", path] + TINY)
+        self.assertEqual(res["train_examples"], 8)
+        self.assertEqual(res["transfer_examples"], 96)
+        model = C.load_checkpoint(os.path.join(out, "best.pt"))[0]
+        from train.data import encode_examples, load_tokenizer
+        ex = encode_examples(load_tokenizer(), [("this sentence number 7 is here", None, 1)], 128)
+        rt = type("R", (), {"device": "cpu", "autocast": staticmethod(lambda: torch.autocast("cpu", enabled=False))})()
+        p = torch.softmax(FT.predict(model, ex, rt)[1], -1)[0, 1].item()
+        self.assertGreater(p, 0.75)
+        self.assertLess(p, 0.99)  # soft targets: not pushed to certainty as a hard label would be
+
+
+class TestCNN(unittest.TestCase):
+    def test_padding_does_not_change_logits(self):
+        torch.manual_seed(0)
+        m = CNN.KimCNN(200, ["negative", "positive"], "sst2", dim=16, filters=8).eval()
+        short = ([101, 5, 6, 7, 102], [0] * 5, 0)
+        long = ([101] + list(range(10, 40)) + [102], [0] * 32, 1)
+        alone = CNN.predict(m, [short])[1]
+        padded = CNN.predict(m, [short, long])[1][:1]
+        self.assertTrue(torch.allclose(alone, padded, atol=1e-6), (alone, padded))
+
+    def test_save_load_and_refuse_other_files(self):
+        tmp = tempfile.mkdtemp(prefix="test_cnn_")
+        try:
+            m = CNN.KimCNN(200, ["negative", "positive"], "sst2", dim=16, filters=8).eval()
+            p = os.path.join(tmp, "m.pt")
+            CNN.save_cnn(p, m)
+            back = CNN.load_cnn(p)
+            x = [([101, 5, 6, 7, 8, 102], [0] * 6, 0)]
+            self.assertTrue(torch.equal(CNN.predict(m, x)[1], CNN.predict(back, x)[1]))
+            teacher, task, fn = TR.load_teacher(p)
+            self.assertEqual((task, fn), ("sst2", CNN.predict))
+            q = os.path.join(tmp, "other.pt")
+            cfg = M.ModelConfig.dense(1, 16, 2, 32, vocab_size=200, labels=["a", "b"], task="sst2")
+            C.save_checkpoint(q, M.InforCoefModel(cfg))
+            with self.assertRaises(ValueError):
+                CNN.load_cnn(q)
+            self.assertEqual(TR.load_teacher(q)[2], FT.predict)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_cnn_learns(self):
+        tmp = tempfile.mkdtemp(prefix="test_cnn_")
+        try:
+            res = CNN.main(["--out", tmp, "--train-limit", "2000", "--heldout", "200", "--dev-limit", "200",
+                            "--epochs", "1", "--seed", "0"])
+            with open(os.path.join(tmp, "log.jsonl")) as f:
+                log = [json.loads(l) for l in f]
+            self.assertLess(log[-1]["train_loss"], log[0]["train_loss"])
+            self.assertGreater(res["dev"], 0.6)  # GloVe rows make 2,000 phrases enough to beat chance
+            self.assertTrue(os.path.exists(os.path.join(tmp, "model.pt")))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,172 @@
+"""Transfer set for distillation: unlabelled movie-review sentences from IMDb, each scored by an
+ensemble of fine-tuned teachers (the mean of their class probabilities). `train.finetune
+--transfer FILE` then trains a model on the gold task examples plus these soft targets.
+
+    python3 -m train.transfer --out /work/runs/transfer_sst2.tsv --sentences 100000 \\
+        /work/runs/soup_sst2_long/best.pt /work/runs/cnn_sst2_s0/model.pt ...
+
+Why: SST-2's train set is 67k mostly short phrases from about 8.5k sentences, so a fine-tune sees
+few whole sentences like the dev ones. IMDb's reviews (the same domain; its unlabelled reviews and
+train reviews, never its test reviews) hold hundreds of thousands of such sentences. An ensemble
+(train.finetune and train.soup transformers, train.cnn's n-gram CNNs)
+labels them better than any one of its members, and a single model trained on its soft labels can
+keep much of the ensemble's gain (Hinton et al. 2015; self-training: Du et al. 2021).
+
+Sentences: reviews split after . ! ? followed by a space, `<br />` folded, 5 to 40 words,
+deduplicated, drawn in a seeded order. Dev is used only to report each teacher's and the
+ensemble's metric; nothing is chosen by it.
+
+Outputs: FILE (TSV with header `sentence<TAB>p_<label>...`, one row a sentence, probabilities of the
+task's labels in order) and FILE.json (teachers, their dev metrics, the ensemble's, counts, argv).
+"""
+import argparse
+import csv
+import gzip
+import json
+import os
+import random
+import re
+import sys
+import time
+
+import torch
+
+from train import checkpoint as C
+from train.data import DATA, TASKS, clean_review, encode_examples, load_tokenizer, read_dev
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def review_sentences(text, min_words=5, max_words=40):
+    """-> the sentences of one review with min_words..max_words words (whitespace-split)."""
+    out = []
+    for s in _SENTENCE_END.split(clean_review(text)):
+        s = " ".join(s.split())
+        if min_words <= len(s.split()) <= max_words:
+            out.append(s)
+    return out
+
+
+def imdb_sentences(limit, seed=0, min_words=5, max_words=40):
+    """-> up to `limit` distinct sentences from IMDb's unlabelled and train reviews (never the test
+    reviews), in a seeded random order."""
+    seen, out = set(), []
+    with gzip.open(os.path.join(DATA, "imdb", "unsup.txt.gz"), "rt", encoding="utf-8") as f:
+        reviews = [line for line in f if line.strip()]
+    with gzip.open(os.path.join(DATA, "imdb", "train.tsv.gz"), "rt", encoding="utf-8") as f:
+        rd = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        col = next(rd).index("text")
+        reviews.extend(r[col] for r in rd)
+    random.Random(seed).shuffle(reviews)
+    for review in reviews:
+        for s in review_sentences(review, min_words, max_words):
+            key = s.lower()
+            if key not in seen:
+                seen.add(key)
+                out.append(s)
+        if len(out) >= limit:
+            break
+    return out[:limit]
+
+
+def load_teacher(path):
+    """-> (model, task, predict_fn) for a train.finetune / train.soup checkpoint or a train.cnn
+    model; predict_fn(model, examples, rt) -> (labels, logits)."""
+    from train import cnn
+    blob = C.torch_load(path)
+    if isinstance(blob, dict) and blob.get("kind") == cnn.KIND:
+        model = cnn.load_cnn(path)
+        return model, model.task, cnn.predict
+    from train.finetune import predict
+    model = C.load_checkpoint(path)[0].eval()
+    return model, model.config.task, predict
+
+
+def ensemble_probs(teachers, examples, rt):
+    """teachers: [(model, predict_fn)] -> float tensor [N, labels]: the mean of softmax(logits)."""
+    total = None
+    for model, predict_fn in teachers:
+        p = torch.softmax(predict_fn(model.to(rt.device), examples, rt)[1].float(), -1)
+        total = p if total is None else total + p
+    return total / len(teachers)
+
+
+def read_transfer(path):
+    """-> (sentences, probabilities [N, labels] float tensor, label names) from a FILE written here."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    if not rows or rows[0][0] != "sentence":
+        raise ValueError(f"{path}: not a transfer set (header must start with 'sentence')")
+    labels = [h[2:] for h in rows[0][1:]]
+    sents = [r[0] for r in rows[1:]]
+    probs = torch.tensor([[float(v) for v in r[1:]] for r in rows[1:]], dtype=torch.float32)
+    if probs.numel() and (probs.shape[1] != len(labels) or (probs.sum(1) - 1).abs().max() > 1e-3):
+        raise ValueError(f"{path}: rows must hold one probability per label, summing to 1")
+    return sents, probs, labels
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("teachers", nargs="+", help="models of one task: train.finetune / train.soup best.pt, "
+                    "train.cnn model.pt")
+    ap.add_argument("--out", required=True, help="the transfer set, a TSV file")
+    ap.add_argument("--sentences", type=int, default=100000)
+    ap.add_argument("--min-words", type=int, default=5)
+    ap.add_argument("--max-words", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, default=None)
+    a = ap.parse_args(argv)
+    from train.distributed import Runtime
+    from train.finetune import METRICS
+
+    rt = Runtime(a.device, a.threads)
+    t0 = time.time()
+    loaded = [load_teacher(p) for p in a.teachers]
+    models = [(m, fn) for m, _, fn in loaded]
+    tasks = {t for _, t, _ in loaded}
+    if len(tasks) != 1 or next(iter(tasks)) not in TASKS:
+        raise SystemExit(f"teachers must be fine-tuned for one task; their tasks: {sorted(map(str, tasks))}")
+    task = tasks.pop()
+    if TASKS[task]["max_len"] > 128 or task in ("mrpc", "rte"):
+        raise SystemExit(f"{task}: transfer sentences are single short sentences; only sst2 and cola fit")
+    labels = TASKS[task]["labels"]
+    metric_name = TASKS[task]["metric"]
+    metric = METRICS[metric_name]
+    tok = load_tokenizer()
+
+    dev = encode_examples(tok, read_dev(task, 0), TASKS[task]["max_len"])
+    gold = [x[2] for x in dev]
+    teachers = []
+    for path, m in zip(a.teachers, models):
+        p = ensemble_probs([m], dev, rt)
+        teachers.append({"path": path, "dev": round(metric(p.argmax(-1).numpy(), gold), 4)})
+        print(f"{path}: dev {metric_name} {teachers[-1]['dev']:.4f}", file=sys.stderr)
+    ens_dev = metric(ensemble_probs(models, dev, rt).argmax(-1).numpy(), gold)
+    print(f"ensemble of {len(models)}: dev {metric_name} {ens_dev:.4f}", file=sys.stderr)
+
+    sents = imdb_sentences(a.sentences, a.seed, a.min_words, a.max_words)
+    print(f"{len(sents)} sentences ({time.time() - t0:.0f}s); scoring with {len(models)} teachers",
+          file=sys.stderr)
+    probs = ensemble_probs(models, encode_examples(tok, [(s, None, 0) for s in sents], 128), rt)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, "w", encoding="utf-8", newline="") as f:
+        f.write("sentence\t" + "\t".join(f"p_{l}" for l in labels) + "\n")
+        for s, p in zip(sents, probs.tolist()):
+            f.write(s.replace("\t", " ") + "\t" + "\t".join(f"{v:.5f}" for v in p) + "\n")
+    summary = {"task": task, "metric": metric_name, "teachers": teachers,
+               "ensemble_dev": round(ens_dev, 4), "sentences": len(sents),
+               "mean_top_probability": round(float(probs.max(-1).values.mean()), 4) if len(sents) else None,
+               "share_per_label": {l: round(float((probs.argmax(-1) == i).float().mean()), 4)
+                                   for i, l in enumerate(labels)} if len(sents) else {},
+               "seconds": round(time.time() - t0, 1), "argv": sys.argv[1:] if argv is None else list(argv)}
+    with open(a.out + ".json", "w") as f:
+        json.dump(summary, f, indent=1)
+    print(json.dumps(summary), flush=True)
+    rt.close()
+    return summary
+
+
+if __name__ == "__main__":
+    torch.set_flush_denormal(True)
+    main()
