@@ -112,12 +112,12 @@ class TestCNN(unittest.TestCase):
     def test_cnn_learns(self):
         tmp = tempfile.mkdtemp(prefix="test_cnn_")
         try:
-            res = CNN.main(["--out", tmp, "--train-limit", "2000", "--heldout", "200", "--dev-limit", "200",
-                            "--epochs", "1", "--seed", "0"])
+            res = CNN.main(["--out", tmp, "--train-limit", "4000", "--heldout", "200", "--dev-limit", "200",
+                            "--epochs", "2", "--seed", "0"])
             with open(os.path.join(tmp, "log.jsonl")) as f:
                 log = [json.loads(l) for l in f]
             self.assertLess(log[-1]["train_loss"], log[0]["train_loss"])
-            self.assertGreater(res["dev"], 0.6)  # GloVe rows make 2,000 phrases enough to beat chance
+            self.assertGreater(res["dev"], 0.65)  # 0.725 here: GloVe rows make 4,000 phrases enough to beat chance
             self.assertTrue(os.path.exists(os.path.join(tmp, "model.pt")))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
