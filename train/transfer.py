@@ -82,11 +82,17 @@ def load_teacher(path):
     return model, model.config.task, predict
 
 
+def teacher_probs(teacher, examples, rt):
+    """teacher: (model, predict_fn) -> float tensor [N, labels]: softmax(logits)."""
+    model, predict_fn = teacher
+    return torch.softmax(predict_fn(model.to(rt.device), examples, rt)[1].float(), -1)
+
+
 def ensemble_probs(teachers, examples, rt):
-    """teachers: [(model, predict_fn)] -> float tensor [N, labels]: the mean of softmax(logits)."""
+    """teachers: [(model, predict_fn)] -> float tensor [N, labels]: the mean of their probabilities."""
     total = None
-    for model, predict_fn in teachers:
-        p = torch.softmax(predict_fn(model.to(rt.device), examples, rt)[1].float(), -1)
+    for t in teachers:
+        p = teacher_probs(t, examples, rt)
         total = p if total is None else total + p
     return total / len(teachers)
 
@@ -95,12 +101,21 @@ def read_transfer(path):
     """-> (sentences, probabilities [N, labels] float tensor, label names) from a FILE written here."""
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    if not rows or rows[0][0] != "sentence":
-        raise ValueError(f"{path}: not a transfer set (header must start with 'sentence')")
+    if not rows or not rows[0] or rows[0][0] != "sentence" or len(rows[0]) < 2:
+        raise ValueError(f"{path}: not a transfer set (header must be 'sentence' then p_<label> columns)")
     labels = [h[2:] for h in rows[0][1:]]
+    values = []
+    for line, r in enumerate(rows[1:], 2):
+        try:
+            if len(r) != len(labels) + 1:
+                raise ValueError
+            values.append([float(v) for v in r[1:]])
+        except ValueError:
+            raise ValueError(f"{path}:{line}: expected a sentence and {len(labels)} probabilities") from None
     sents = [r[0] for r in rows[1:]]
-    probs = torch.tensor([[float(v) for v in r[1:]] for r in rows[1:]], dtype=torch.float32)
-    if probs.numel() and (probs.shape[1] != len(labels) or (probs.sum(1) - 1).abs().max() > 1e-3):
+    probs = torch.tensor(values, dtype=torch.float32).reshape(len(values), len(labels))
+    if probs.numel() and (not torch.isfinite(probs).all() or (probs < 0).any()
+                          or (probs.sum(1) - 1).abs().max() > 1e-3):
         raise ValueError(f"{path}: rows must hold one probability per label, summing to 1")
     return sents, probs, labels
 
@@ -128,27 +143,27 @@ def main(argv=None):
     if len(tasks) != 1 or next(iter(tasks)) not in TASKS:
         raise SystemExit(f"teachers must be fine-tuned for one task; their tasks: {sorted(map(str, tasks))}")
     task = tasks.pop()
-    if TASKS[task]["max_len"] > 128 or task in ("mrpc", "rte"):
+    if task not in ("sst2", "cola"):
         raise SystemExit(f"{task}: transfer sentences are single short sentences; only sst2 and cola fit")
-    labels = TASKS[task]["labels"]
+    labels, max_len = TASKS[task]["labels"], TASKS[task]["max_len"]
     metric_name = TASKS[task]["metric"]
     metric = METRICS[metric_name]
     tok = load_tokenizer()
 
-    dev = encode_examples(tok, read_dev(task, 0), TASKS[task]["max_len"])
+    dev = encode_examples(tok, read_dev(task, 0), max_len)
     gold = [x[2] for x in dev]
-    teachers = []
+    teachers, dev_probs = [], []
     for path, m in zip(a.teachers, models):
-        p = ensemble_probs([m], dev, rt)
-        teachers.append({"path": path, "dev": round(metric(p.argmax(-1).numpy(), gold), 4)})
+        dev_probs.append(teacher_probs(m, dev, rt))
+        teachers.append({"path": path, "dev": round(metric(dev_probs[-1].argmax(-1).numpy(), gold), 4)})
         print(f"{path}: dev {metric_name} {teachers[-1]['dev']:.4f}", file=sys.stderr)
-    ens_dev = metric(ensemble_probs(models, dev, rt).argmax(-1).numpy(), gold)
+    ens_dev = metric(torch.stack(dev_probs).mean(0).argmax(-1).numpy(), gold)
     print(f"ensemble of {len(models)}: dev {metric_name} {ens_dev:.4f}", file=sys.stderr)
 
     sents = imdb_sentences(a.sentences, a.seed, a.min_words, a.max_words)
     print(f"{len(sents)} sentences ({time.time() - t0:.0f}s); scoring with {len(models)} teachers",
           file=sys.stderr)
-    probs = ensemble_probs(models, encode_examples(tok, [(s, None, 0) for s in sents], 128), rt)
+    probs = ensemble_probs(models, encode_examples(tok, [(s, None, 0) for s in sents], max_len), rt)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w", encoding="utf-8", newline="") as f:
         f.write("sentence\t" + "\t".join(f"p_{l}" for l in labels) + "\n")

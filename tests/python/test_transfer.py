@@ -58,6 +58,13 @@ class TestTransferFile(unittest.TestCase):
             TR.read_transfer(self.write("text\tlabel\nfoo\t1\n"))        # foreign TSV
         with self.assertRaises(ValueError):
             TR.read_transfer(self.write("sentence\tp_a\tp_b\nfoo\t0.7\t0.7\n"))  # not a distribution
+        for bad in ("", "\nsentence\tp_a\n",                              # empty, blank first line
+                    "sentence\tp_a\tp_b\nfoo\t0.5\n",                    # a probability missing
+                    "sentence\tp_a\tp_b\nfoo\t0.5\tnope\n",              # not a number
+                    "sentence\tp_a\tp_b\nfoo\t-0.5\t1.5\n",              # sums to 1, not probabilities
+                    "sentence\tp_a\tp_b\nfoo\tnan\t1\n"):
+            with self.assertRaises(ValueError, msg=repr(bad)):
+                TR.read_transfer(self.write(bad))
 
     def test_finetune_trains_on_soft_targets(self):
         # Transfer sentences all say "positive" with p = 0.9; a model that trains mostly on them
