@@ -43,7 +43,11 @@ def torch_load(path, map_location="cpu"):  # path: a file name or a binary file 
 
 
 def load_checkpoint(path, map_location="cpu"):
-    ck = torch_load(path, map_location=map_location)
+    return checkpoint_from_blob(torch_load(path, map_location=map_location), path)
+
+
+def checkpoint_from_blob(ck, path):
+    """What torch_load read from path -> (model, vocab, extra); ValueError if it is not ours."""
     if not isinstance(ck, dict) or ck.get("kind") != KIND:
         raise ValueError(f"{path}: not an inforcoef checkpoint (no kind={KIND!r})")
     cfg = ModelConfig.from_json(ck["config"])

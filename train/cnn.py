@@ -1,7 +1,9 @@
-"""A word-n-gram CNN over GloVe (Kim 2014): a second kind of SST-2 teacher, used only to label the
-transfer set (train/transfer.py), never exported or shipped.
+"""Word-level models over GloVe, a second kind of SST-2 teacher, used only to label the transfer set
+(train/transfer.py), never exported or shipped: a word-n-gram CNN (Kim 2014) and a BiLSTM with
+max pooling (Conneau et al. 2017's sentence encoder).
 
     python3 -m train.cnn --task sst2 --out /work/runs/cnn_sst2_s0 --seed 0
+    python3 -m train.cnn --task sst2 --arch bilstm --out /work/runs/lstm_sst2_s0 --seed 0
 
 Why: our MLM-pretrained transformers read a bag of words (train/order_probe.py: shuffling dev's
 words costs them under 2 points) and stay at 80-83% on SST-2 dev. Filters over 3, 4 and 5
@@ -11,11 +13,14 @@ label sentences better than either, and train.finetune --transfer passes that on
 
 Shape: embeddings [V, 100] from GloVe (rows GloVe lacks: N(0, 0.3)), fine-tuned at a lower rate;
 Conv1d 100 -> 100 filters for widths 3, 4, 5, ReLU, max over time; dropout 0.5; Linear 300 -> labels.
+The BiLSTM (--arch bilstm) reads the whole sentence in both directions, so it also sees order
+beyond five WordPieces: dropout 0.2 on the embeddings, LSTM 100 -> 2 x 150,
+max over time, dropout 0.5, Linear 300 -> labels.
 Input is the task's WordPiece ids as train.data.encode_examples makes them ([CLS] ... [SEP]).
 Model selection as train.finetune: a seeded held-out slice of train, evaluated every quarter epoch,
 never dev; dev is evaluated once, with the selected state.
 
-Outputs in --out: model.pt ({"kind": "kim_cnn", "config", "state"}) and result.json.
+Outputs in --out: model.pt ({"kind": "kim_cnn" or "bilstm", "config", "state"}) and result.json.
 """
 import argparse
 import json
@@ -32,10 +37,9 @@ import torch.nn.functional as F
 
 from train.data import TASKS, collate, encode_examples, load_tokenizer, read_dev, read_task
 
-KIND = "kim_cnn"
-
-
 class KimCNN(nn.Module):
+    KIND = "kim_cnn"
+
     def __init__(self, vocab_size, labels, task, dim=100, filters=100, widths=(3, 4, 5), dropout=0.5):
         super().__init__()
         self.config = {"vocab_size": vocab_size, "labels": list(labels), "task": task, "dim": dim,
@@ -60,6 +64,35 @@ class KimCNN(nn.Module):
             c = c.masked_fill(c_pad, 0.0)
             pooled.append(c.max(-1).values)                              # [B, filters]
         return self.out(self.drop(torch.cat(pooled, -1)))
+
+
+class BiLSTM(nn.Module):
+    KIND = "bilstm"
+
+    def __init__(self, vocab_size, labels, task, dim=100, hidden=150, dropout=0.5, embed_dropout=0.2):
+        super().__init__()
+        self.config = {"vocab_size": vocab_size, "labels": list(labels), "task": task, "dim": dim,
+                       "hidden": hidden, "dropout": dropout, "embed_dropout": embed_dropout}
+        self.task = task
+        self.embed = nn.Embedding(vocab_size, dim, padding_idx=0)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.embed_drop = nn.Dropout(embed_dropout)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(2 * hidden, len(labels))
+
+    def forward(self, ids, mask):
+        """ids, mask: [B, n] -> logits [B, labels]."""
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+        # Packing keeps padding out of both directions: the backward LSTM starts at the last real
+        # token, so a sentence's logits do not depend on the batch it is padded in.
+        lengths = mask.sum(1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(self.embed_drop(self.embed(ids)), lengths, batch_first=True, enforce_sorted=False)
+        h, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=ids.shape[1])  # [B, n, 2h]
+        h = h.masked_fill((mask == 0).unsqueeze(-1), float("-inf"))
+        return self.out(self.drop(h.max(1).values))
+
+
+MODELS = {KimCNN.KIND: KimCNN, BiLSTM.KIND: BiLSTM}
 
 
 def glove_embeddings_(embed, seed=0):
@@ -94,17 +127,21 @@ def predict(model, examples, rt=None, batch=256):
 
 
 def save_cnn(path, model, **extra):
-    torch.save({"kind": KIND, "config": model.config, "state": model.state_dict(), "extra": extra}, path)
+    torch.save({"kind": model.KIND, "config": model.config, "state": model.state_dict(), "extra": extra}, path)
 
 
-def load_cnn(path):
-    """-> KimCNN from a file save_cnn wrote; ValueError for anything else."""
+def is_word_model(blob):
+    return isinstance(blob, dict) and blob.get("kind") in MODELS
+
+
+def load_cnn(path, blob=None):
+    """-> KimCNN or BiLSTM from a file save_cnn wrote (blob: what torch_load already read from it);
+    ValueError for anything else."""
     from train.checkpoint import torch_load
-    blob = torch_load(path)
-    if not isinstance(blob, dict) or blob.get("kind") != KIND:
-        raise ValueError(f"{path}: not a {KIND} checkpoint")
-    c = blob["config"]
-    model = KimCNN(c["vocab_size"], c["labels"], c["task"], c["dim"], c["filters"], tuple(c["widths"]), c["dropout"])
+    blob = torch_load(path) if blob is None else blob
+    if not is_word_model(blob):
+        raise ValueError(f"{path}: not a {' or '.join(MODELS)} checkpoint")
+    model = MODELS[blob["kind"]](**blob["config"])
     model.load_state_dict(blob["state"])
     return model.eval()
 
@@ -112,6 +149,7 @@ def load_cnn(path):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--task", default="sst2", choices=["sst2", "cola"])
+    ap.add_argument("--arch", default=KimCNN.KIND, choices=list(MODELS))
     ap.add_argument("--out", required=True)
     ap.add_argument("--epochs", type=float, default=3.0)
     ap.add_argument("--batch", type=int, default=50)
@@ -143,7 +181,7 @@ def main(argv=None):
     dev = encode_examples(tok, read_dev(task, a.seed, a.dev_limit), max_len)
 
     torch.manual_seed(a.seed)
-    model = KimCNN(len(tok), TASKS[task]["labels"], task)
+    model = MODELS[a.arch](len(tok), TASKS[task]["labels"], task)
     glove_embeddings_(model.embed, a.seed)
     rest = [p for n, p in model.named_parameters() if not n.startswith("embed.")]
     opt = torch.optim.Adam([{"params": [model.embed.weight], "lr": a.embed_lr}, {"params": rest, "lr": a.lr}])

@@ -74,11 +74,11 @@ def load_teacher(path):
     model; predict_fn(model, examples, rt) -> (labels, logits)."""
     from train import cnn
     blob = C.torch_load(path)
-    if isinstance(blob, dict) and blob.get("kind") == cnn.KIND:
-        model = cnn.load_cnn(path)
+    if cnn.is_word_model(blob):
+        model = cnn.load_cnn(path, blob)
         return model, model.task, cnn.predict
     from train.finetune import predict
-    model = C.load_checkpoint(path)[0].eval()
+    model = C.checkpoint_from_blob(blob, path)[0].eval()
     return model, model.config.task, predict
 
 

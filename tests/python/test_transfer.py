@@ -86,27 +86,41 @@ class TestTransferFile(unittest.TestCase):
         self.assertLess(p, 0.99)  # soft targets: not pushed to certainty as a hard label would be
 
 
+def tiny_word_models():
+    """One small model of each train.cnn architecture."""
+    torch.manual_seed(0)
+    return [CNN.KimCNN(200, ["negative", "positive"], "sst2", dim=16, filters=8).eval(),
+            CNN.BiLSTM(200, ["negative", "positive"], "sst2", dim=16, hidden=8).eval()]
+
+
 class TestCNN(unittest.TestCase):
     def test_padding_does_not_change_logits(self):
-        torch.manual_seed(0)
-        m = CNN.KimCNN(200, ["negative", "positive"], "sst2", dim=16, filters=8).eval()
         short = ([101, 5, 6, 7, 102], [0] * 5, 0)
         long = ([101] + list(range(10, 40)) + [102], [0] * 32, 1)
-        alone = CNN.predict(m, [short])[1]
-        padded = CNN.predict(m, [short, long])[1][:1]
-        self.assertTrue(torch.allclose(alone, padded, atol=1e-6), (alone, padded))
+        for m in tiny_word_models():
+            alone = CNN.predict(m, [short])[1]
+            padded = CNN.predict(m, [short, long])[1][:1]
+            self.assertTrue(torch.allclose(alone, padded, atol=1e-6), (m.KIND, alone, padded))
+
+    def test_bilstm_reads_order(self):
+        # The same words in another order give other logits (a bag of words would not).
+        m = tiny_word_models()[1]
+        a = CNN.predict(m, [([101, 5, 6, 7, 8, 102], [0] * 6, 0)])[1]
+        b = CNN.predict(m, [([101, 8, 7, 6, 5, 102], [0] * 6, 0)])[1]
+        self.assertFalse(torch.allclose(a, b, atol=1e-4))
 
     def test_save_load_and_refuse_other_files(self):
         tmp = tempfile.mkdtemp(prefix="test_cnn_")
         try:
-            m = CNN.KimCNN(200, ["negative", "positive"], "sst2", dim=16, filters=8).eval()
-            p = os.path.join(tmp, "m.pt")
-            CNN.save_cnn(p, m)
-            back = CNN.load_cnn(p)
-            x = [([101, 5, 6, 7, 8, 102], [0] * 6, 0)]
-            self.assertTrue(torch.equal(CNN.predict(m, x)[1], CNN.predict(back, x)[1]))
-            teacher, task, fn = TR.load_teacher(p)
-            self.assertEqual((task, fn), ("sst2", CNN.predict))
+            for m in tiny_word_models():
+                p = os.path.join(tmp, "m.pt")
+                CNN.save_cnn(p, m)
+                back = CNN.load_cnn(p)
+                self.assertIs(type(back), type(m))
+                x = [([101, 5, 6, 7, 8, 102], [0] * 6, 0)]
+                self.assertTrue(torch.equal(CNN.predict(m, x)[1], CNN.predict(back, x)[1]))
+                teacher, task, fn = TR.load_teacher(p)
+                self.assertEqual((task, fn), ("sst2", CNN.predict))
             q = os.path.join(tmp, "other.pt")
             cfg = M.ModelConfig.dense(1, 16, 2, 32, vocab_size=200, labels=["a", "b"], task="sst2")
             C.save_checkpoint(q, M.InforCoefModel(cfg))
@@ -126,6 +140,19 @@ class TestCNN(unittest.TestCase):
             self.assertLess(log[-1]["train_loss"], log[0]["train_loss"])
             self.assertGreater(res["dev"], 0.65)  # 0.725 here: GloVe rows make 4,000 phrases enough to beat chance
             self.assertTrue(os.path.exists(os.path.join(tmp, "model.pt")))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_bilstm_learns(self):
+        tmp = tempfile.mkdtemp(prefix="test_lstm_")
+        try:
+            res = CNN.main(["--arch", "bilstm", "--out", tmp, "--train-limit", "4000", "--heldout", "200",
+                            "--dev-limit", "200", "--epochs", "2", "--seed", "0"])
+            with open(os.path.join(tmp, "log.jsonl")) as f:
+                log = [json.loads(l) for l in f]
+            self.assertLess(log[-1]["train_loss"], log[0]["train_loss"])
+            self.assertGreater(res["dev"], 0.65)
+            self.assertIsInstance(CNN.load_cnn(os.path.join(tmp, "model.pt")), CNN.BiLSTM)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
