@@ -162,7 +162,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
-    from train.finetune import METRICS, all_metrics
+    from train.finetune import METRICS, KeepBest, all_metrics
     from train.order_probe import shuffled_metric
 
     torch.set_num_threads(a.threads)
@@ -189,7 +189,7 @@ def main(argv=None):
     total = max(1, int(a.epochs * steps_per_epoch))
     eval_every = max(1, steps_per_epoch // 4)
     log = open(os.path.join(a.out, "log.jsonl"), "w")
-    best, best_state, best_step, bad, step, epoch, losses = -1e9, None, 0, 0, 0, 0, []
+    keep, step, epoch, losses = KeepBest(a.patience), 0, 0, []
     done = False
     model.train()
     while not done:
@@ -209,27 +209,22 @@ def main(argv=None):
                                       f"heldout_{metric_name}": round(m, 4)}) + "\n")
                 log.flush()
                 print(f"step {step}/{total}: held-out {metric_name} {m:.4f}", file=sys.stderr, flush=True)
-                if m > best:
-                    best, best_step, bad = m, step, 0
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                else:
-                    bad += 1
-                    done = bad >= a.patience
+                done = keep.update(m, model, step)
             if step >= total or done:
                 done = True
                 break
         epoch += 1
     log.close()
-    model.load_state_dict(best_state)
+    keep.restore(model)
     gold = [x[2] for x in dev]
     dev_m = all_metrics(predict(model, dev)[0], gold)
     shuffled = shuffled_metric(model, dev, tok, None, metric, shuffles=1, seed=a.seed, predict_fn=predict)
     result = {"task": task, "metric": metric_name, "dev": round(dev_m[metric_name], 4),
               "dev_all": {k: round(v, 4) for k, v in dev_m.items()}, "dev_words_shuffled": round(shuffled, 4),
-              "heldout": round(best, 4), "best_step": best_step, "steps": step, "train_examples": len(train),
+              "heldout": round(keep.metric, 4), "best_step": keep.step, "steps": step, "train_examples": len(train),
               "params": sum(p.numel() for p in model.parameters()), "train_seconds": round(time.time() - t0, 1),
               "argv": sys.argv[1:] if argv is None else list(argv)}
-    save_cnn(os.path.join(a.out, "model.pt"), model, heldout_metric=best, dev_metric=dev_m, step=best_step)
+    save_cnn(os.path.join(a.out, "model.pt"), model, heldout_metric=keep.metric, dev_metric=dev_m, step=keep.step)
     with open(os.path.join(a.out, "result.json"), "w") as f:
         json.dump(result, f, indent=1)
     print(json.dumps(result), flush=True)

@@ -122,6 +122,26 @@ def export_teacher(model, vocab, out_dir, task, mean_len):
     return out
 
 
+class KeepBest:
+    """Model selection on the held-out slice of train (never dev): a copy of the best state so far
+    and a count of evaluations since it; train.finetune and train.cnn both select this way."""
+
+    def __init__(self, patience):
+        self.patience, self.metric, self.step, self.state, self.bad = patience, -1e9, 0, None, 0
+
+    def update(self, metric, model, step):
+        """Record one held-out evaluation; -> True once `patience` evaluations in a row did not improve."""
+        if metric > self.metric:
+            self.metric, self.step, self.bad = metric, step, 0
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.bad += 1
+        return self.bad >= self.patience
+
+    def restore(self, model):
+        model.load_state_dict(self.state)
+
+
 def build_model(a, task, vocab_size):
     labels = TASKS[task]["labels"]
     if a.init == "random":
@@ -245,7 +265,7 @@ def main(argv=None):
     if rt.is_main and not a.no_progress:
         from tqdm import tqdm
         bar = tqdm(total=total, desc=f"finetune {task}", dynamic_ncols=True, mininterval=5)
-    best, best_state, best_step, bad = -1e9, None, 0, 0
+    keep = KeepBest(a.patience)
     step, epoch, losses = 0, 0, []
     done = False
     net.train()
@@ -280,20 +300,14 @@ def main(argv=None):
                     log.write(json.dumps(rec) + "\n"); log.flush()
                     (bar.write if bar is not None else lambda s: print(s, file=sys.stderr))(
                         f"step {step}: held-out {metric_name} {m:.4f}")
-                if m > best:
-                    best, best_step, bad = m, step, 0
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                else:
-                    bad += 1
-                    if bad >= a.patience:
-                        done = True
+                done = keep.update(m, model, step)
             if step >= total or done or out_of_time:
                 done = True
                 break
         epoch += 1
     if bar is not None:
         bar.close()
-    model.load_state_dict(best_state)
+    keep.restore(model)
     pred, _ = predict(model, dev, rt)
     gold = [x[2] for x in dev]
     dev_m = all_metrics(pred, gold)
@@ -302,17 +316,17 @@ def main(argv=None):
     dev_shuffled = shuffled_metric(model, dev, tok, rt, metric, shuffles=1, seed=a.seed)
     result = {"task": task, "metric": metric_name, "dev": round(dev_m[metric_name], 4),
               "dev_all": {k: round(v, 4) for k, v in dev_m.items()},
-              "dev_words_shuffled": round(dev_shuffled, 4), "heldout": round(best, 4),
+              "dev_words_shuffled": round(dev_shuffled, 4), "heldout": round(keep.metric, 4),
               "train_examples": len(train_raw),
               "transfer_examples": 0 if targets is None else len(targets) - len(train_raw),
-              "best_step": best_step, "steps": step,
+              "best_step": keep.step, "steps": step,
               "planned_steps": total, "init": a.init,
               "params": sum(p.numel() for p in model.parameters()),
               "dev_mean_len": round(sum(len(x[0]) for x in dev) / max(1, len(dev)), 1),
               "train_seconds": round(time.time() - t0, 1), "argv": sys.argv[1:] if argv is None else list(argv)}
     if rt.is_main:
         C.save_checkpoint(os.path.join(a.out, "best.pt"), model, tok.vocab, task=task,
-                          heldout_metric=best, dev_metric=dev_m, step=best_step)
+                          heldout_metric=keep.metric, dev_metric=dev_m, step=keep.step)
         if a.export:
             result.update(export_teacher(model, tok.vocab, a.export, task, result["dev_mean_len"]))
         with open(os.path.join(a.out, "result.json"), "w") as f:

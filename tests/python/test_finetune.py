@@ -31,6 +31,21 @@ class TestMetrics(unittest.TestCase):
         self.assertEqual(FT.matthews([1, 1], [1, 1]), 0.0)  # degenerate -> 0 as sklearn
 
 
+class TestKeepBest(unittest.TestCase):
+    def test_keeps_the_best_state_and_stops_after_patience(self):
+        model = torch.nn.Linear(2, 1)
+        keep = FT.KeepBest(patience=2)
+        stops = []
+        for step, m in enumerate([0.5, 0.7, 0.6, 0.7, 0.65], 1):
+            with torch.no_grad():
+                model.weight.fill_(step)
+            stops.append(keep.update(m, model, step))
+        self.assertEqual(stops, [False, False, False, True, True])  # a tie is no improvement
+        self.assertEqual((keep.metric, keep.step), (0.7, 2))
+        keep.restore(model)
+        self.assertTrue(torch.equal(model.weight, torch.full((1, 2), 2.0)))
+
+
 class TestReaders(unittest.TestCase):
     def test_glue_readers(self):
         sizes = {"sst2": (67349, 872), "mrpc": (3668, 408), "rte": (2490, 277), "cola": (8551, 1043)}
