@@ -21,10 +21,8 @@ task's labels in order) and FILE.json (teachers, their dev metrics, the ensemble
 """
 import argparse
 import csv
-import gzip
 import json
 import os
-import random
 import re
 import sys
 import time
@@ -32,7 +30,7 @@ import time
 import torch
 
 from train import checkpoint as C
-from train.data import DATA, TASKS, clean_review, encode_examples, load_tokenizer, read_dev
+from train.data import TASKS, clean_review, encode_examples, imdb_pretrain_docs, load_tokenizer, read_dev
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -49,16 +47,9 @@ def review_sentences(text, min_words=5, max_words=40):
 
 def imdb_sentences(limit, seed=0, min_words=5, max_words=40):
     """-> up to `limit` distinct sentences from IMDb's unlabelled and train reviews (never the test
-    reviews), in a seeded random order."""
+    reviews; the pretraining corpus's reader), in a seeded random order."""
     seen, out = set(), []
-    with gzip.open(os.path.join(DATA, "imdb", "unsup.txt.gz"), "rt", encoding="utf-8") as f:
-        reviews = [line for line in f if line.strip()]
-    with gzip.open(os.path.join(DATA, "imdb", "train.tsv.gz"), "rt", encoding="utf-8") as f:
-        rd = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        col = next(rd).index("text")
-        reviews.extend(r[col] for r in rd)
-    random.Random(seed).shuffle(reviews)
-    for review in reviews:
+    for review in imdb_pretrain_docs(seed):
         for s in review_sentences(review, min_words, max_words):
             key = s.lower()
             if key not in seen:
