@@ -79,13 +79,25 @@ def teacher_probs(teacher, examples, rt):
     return torch.softmax(predict_fn(model.to(rt.device), examples, rt)[1].float(), -1)
 
 
-def ensemble_probs(teachers, examples, rt):
-    """teachers: [(model, predict_fn)] -> float tensor [N, labels]: the mean of their probabilities."""
-    total = None
-    for t in teachers:
-        p = teacher_probs(t, examples, rt)
-        total = p if total is None else total + p
-    return total / len(teachers)
+def ensemble_probs(teachers, examples, rt, weights=None):
+    """teachers: [(model, predict_fn)] -> float tensor [N, labels]: the mean of their probabilities,
+    weighted by weights (one per teacher; None: equal)."""
+    weights = mean_weights(weights, len(teachers))
+    return weighted_sum((teacher_probs(t, examples, rt) for t in teachers), weights)
+
+
+def weighted_sum(probs, weights):
+    """probs: tensors of one shape, one per weight (an iterable: one is computed at a time)."""
+    return sum(p * w for p, w in zip(probs, weights))
+
+
+def mean_weights(weights, n):
+    """-> n weights summing to 1 from n finite non-negative numbers (None: 1/n each)."""
+    if weights is None:
+        return [1.0 / n] * n
+    if len(weights) != n or not all(0 <= w < float("inf") for w in weights) or sum(weights) <= 0:
+        raise ValueError(f"need {n} finite non-negative weights, not all zero; got {list(weights)}")
+    return [w / sum(weights) for w in weights]
 
 
 def read_transfer(path):
@@ -119,6 +131,8 @@ def main(argv=None):
     ap.add_argument("--sentences", type=int, default=100000)
     ap.add_argument("--min-words", type=int, default=5)
     ap.add_argument("--max-words", type=int, default=40)
+    ap.add_argument("--weights", default="", help="comma-separated, one per teacher (default: equal), e.g. "
+                    "5,1,1,1,1,1 to give one model as much say as five others together")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=None)
@@ -126,6 +140,10 @@ def main(argv=None):
     from train.distributed import Runtime
     from train.finetune import METRICS
 
+    try:
+        weights = mean_weights([float(w) for w in a.weights.split(",")] if a.weights else None, len(a.teachers))
+    except ValueError as e:
+        raise SystemExit(f"--weights: {e}") from None
     rt = Runtime(a.device, a.threads)
     t0 = time.time()
     loaded = [load_teacher(p) for p in a.teachers]
@@ -148,18 +166,20 @@ def main(argv=None):
         dev_probs.append(teacher_probs(m, dev, rt))
         teachers.append({"path": path, "dev": round(metric(dev_probs[-1].argmax(-1).numpy(), gold), 4)})
         print(f"{path}: dev {metric_name} {teachers[-1]['dev']:.4f}", file=sys.stderr)
-    ens_dev = metric(torch.stack(dev_probs).mean(0).argmax(-1).numpy(), gold)
-    print(f"ensemble of {len(models)}: dev {metric_name} {ens_dev:.4f}", file=sys.stderr)
+    ens_dev = metric(weighted_sum(dev_probs, weights).argmax(-1).numpy(), gold)
+    print(f"ensemble of {len(models)} (weights {[round(w, 4) for w in weights]}): dev {metric_name} {ens_dev:.4f}", file=sys.stderr)
 
     sents = imdb_sentences(a.sentences, a.seed, a.min_words, a.max_words)
     print(f"{len(sents)} sentences ({time.time() - t0:.0f}s); scoring with {len(models)} teachers",
           file=sys.stderr)
-    probs = ensemble_probs(models, encode_examples(tok, [(s, None, 0) for s in sents], max_len), rt)
+    probs = ensemble_probs(models, encode_examples(tok, [(s, None, 0) for s in sents], max_len), rt, weights)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w", encoding="utf-8", newline="") as f:
         f.write("sentence\t" + "\t".join(f"p_{l}" for l in labels) + "\n")
         for s, p in zip(sents, probs.tolist()):
             f.write(s.replace("\t", " ") + "\t" + "\t".join(f"{v:.5f}" for v in p) + "\n")
+    for t, w in zip(teachers, weights):
+        t["weight"] = round(w, 6)
     summary = {"task": task, "metric": metric_name, "teachers": teachers,
                "ensemble_dev": round(ens_dev, 4), "sentences": len(sents),
                "mean_top_probability": round(float(probs.max(-1).values.mean()), 4) if len(sents) else None,

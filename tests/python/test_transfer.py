@@ -93,6 +93,23 @@ def tiny_word_models():
             CNN.BiLSTM(200, ["negative", "positive"], "sst2", dim=16, hidden=8).eval()]
 
 
+class TestEnsemble(unittest.TestCase):
+    def test_weighted_mean_of_probabilities(self):
+        # two "teachers" whose predict functions return fixed logits for 3 examples
+        logits = [torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), torch.tensor([[0.0, 3.0], [1.0, 0.0], [0.0, 0.0]])]
+        teachers = [(torch.nn.Linear(1, 1), lambda m, ex, rt, lg=lg: (lg.argmax(-1).numpy(), lg)) for lg in logits]
+        rt = type("Rt", (), {"device": "cpu"})()
+        p = [torch.softmax(lg, -1) for lg in logits]
+        self.assertTrue(torch.allclose(TR.ensemble_probs(teachers, [None] * 3, rt), (p[0] + p[1]) / 2))
+        got = TR.ensemble_probs(teachers, [None] * 3, rt, TR.mean_weights([3, 1], 2))
+        self.assertTrue(torch.allclose(got, 0.75 * p[0] + 0.25 * p[1]))
+        self.assertTrue(torch.allclose(got.sum(-1), torch.ones(3)))
+        self.assertEqual(TR.mean_weights(None, 4), [0.25] * 4)
+        for bad in ([1], [1, -1], [0, 0], [float("nan"), 1], [float("inf"), 1]):
+            with self.assertRaises(ValueError, msg=repr(bad)):
+                TR.mean_weights(bad, 2)
+
+
 class TestCNN(unittest.TestCase):
     def test_padding_does_not_change_logits(self):
         short = ([101, 5, 6, 7, 102], [0] * 5, 0)
