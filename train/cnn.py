@@ -141,8 +141,11 @@ def load_cnn(path, blob=None):
     blob = torch_load(path) if blob is None else blob
     if not is_word_model(blob):
         raise ValueError(f"{path}: not a {' or '.join(MODELS)} checkpoint")
-    model = MODELS[blob["kind"]](**blob["config"])
-    model.load_state_dict(blob["state"])
+    try:
+        model = MODELS[blob["kind"]](**blob["config"])
+        model.load_state_dict(blob["state"])
+    except (KeyError, TypeError, RuntimeError) as e:  # a config or weights that do not fit the kind
+        raise ValueError(f"{path}: a damaged {blob['kind']} checkpoint: {e}") from None
     return model.eval()
 
 

@@ -138,6 +138,13 @@ class TestCNN(unittest.TestCase):
                 self.assertTrue(torch.equal(CNN.predict(m, x)[1], CNN.predict(back, x)[1]))
                 teacher, task, fn = TR.load_teacher(p)
                 self.assertEqual((task, fn), ("sst2", CNN.predict))
+                blob = torch.load(p)
+                for damage in (lambda b: b.pop("config"), lambda b: b["config"].update(nope=1),
+                               lambda b: b["config"].update(dim=7), lambda b: b["state"].popitem()):
+                    bad = {**blob, "config": dict(blob["config"]), "state": dict(blob["state"])}
+                    damage(bad)
+                    with self.assertRaises(ValueError):
+                        CNN.load_cnn(p, bad)
             q = os.path.join(tmp, "other.pt")
             cfg = M.ModelConfig.dense(1, 16, 2, 32, vocab_size=200, labels=["a", "b"], task="sst2")
             C.save_checkpoint(q, M.InforCoefModel(cfg))
