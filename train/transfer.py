@@ -162,9 +162,10 @@ def main(argv=None):
     dev = encode_examples(tok, read_dev(task, 0), max_len)
     gold = [x[2] for x in dev]
     teachers, dev_probs = [], []
-    for path, m in zip(a.teachers, models):
+    for path, m, w in zip(a.teachers, models, weights):
         dev_probs.append(teacher_probs(m, dev, rt))
-        teachers.append({"path": path, "dev": round(metric(dev_probs[-1].argmax(-1).numpy(), gold), 4)})
+        teachers.append({"path": path, "dev": round(metric(dev_probs[-1].argmax(-1).numpy(), gold), 4),
+                         "weight": round(w, 6)})
         print(f"{path}: dev {metric_name} {teachers[-1]['dev']:.4f}", file=sys.stderr)
     ens_dev = metric(weighted_sum(dev_probs, weights).argmax(-1).numpy(), gold)
     print(f"ensemble of {len(models)} (weights {[round(w, 4) for w in weights]}): dev {metric_name} {ens_dev:.4f}", file=sys.stderr)
@@ -178,8 +179,6 @@ def main(argv=None):
         f.write("sentence\t" + "\t".join(f"p_{l}" for l in labels) + "\n")
         for s, p in zip(sents, probs.tolist()):
             f.write(s.replace("\t", " ") + "\t" + "\t".join(f"{v:.5f}" for v in p) + "\n")
-    for t, w in zip(teachers, weights):
-        t["weight"] = round(w, 6)
     summary = {"task": task, "metric": metric_name, "teachers": teachers,
                "ensemble_dev": round(ens_dev, 4), "sentences": len(sents),
                "mean_top_probability": round(float(probs.max(-1).values.mean()), 4) if len(sents) else None,
