@@ -15,7 +15,8 @@ Shape: embeddings [V, 100] from GloVe (rows GloVe lacks: N(0, 0.3)), fine-tuned 
 Conv1d 100 -> 100 filters for widths 3, 4, 5, ReLU, max over time; dropout 0.5; Linear 300 -> labels.
 The BiLSTM (--arch bilstm) reads the whole sentence in both directions, so it also sees order
 beyond five WordPieces: dropout 0.2 on the embeddings, LSTM 100 -> 2 x 150,
-max over time, dropout 0.5, Linear 300 -> labels.
+max over time, dropout 0.5, Linear 300 -> labels. --hidden and --layers widen or stack it
+(LSTM 100 -> 2 x hidden, `layers` deep, dropout 0.2 between layers; Linear 2 x hidden -> labels).
 Input is the task's WordPiece ids as train.data.encode_examples makes them ([CLS] ... [SEP]).
 Model selection as train.finetune: a seeded held-out slice of train, evaluated every quarter epoch,
 never dev; dev is evaluated once, with the selected state.
@@ -69,13 +70,15 @@ class KimCNN(nn.Module):
 class BiLSTM(nn.Module):
     KIND = "bilstm"
 
-    def __init__(self, vocab_size, labels, task, dim=100, hidden=150, dropout=0.5, embed_dropout=0.2):
+    def __init__(self, vocab_size, labels, task, dim=100, hidden=150, dropout=0.5, embed_dropout=0.2, layers=1):
         super().__init__()
         self.config = {"vocab_size": vocab_size, "labels": list(labels), "task": task, "dim": dim,
-                       "hidden": hidden, "dropout": dropout, "embed_dropout": embed_dropout}
+                       "hidden": hidden, "dropout": dropout, "embed_dropout": embed_dropout, "layers": layers}
         self.task = task
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=0)
-        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        # Stacked layers (--layers 2) get the embeddings' dropout between them too.
+        self.lstm = nn.LSTM(dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
+                            dropout=embed_dropout if layers > 1 else 0.0)
         self.embed_drop = nn.Dropout(embed_dropout)
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(2 * hidden, len(labels))
@@ -164,7 +167,14 @@ def main(argv=None):
     ap.add_argument("--dev-limit", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--hidden", type=int, default=150, help="BiLSTM only: units per direction")
+    ap.add_argument("--layers", type=int, default=1, help="BiLSTM only: stacked layers")
     a = ap.parse_args(argv)
+    shape = {"hidden": a.hidden, "layers": a.layers} if a.arch == BiLSTM.KIND else {}
+    if a.arch != BiLSTM.KIND and (a.hidden, a.layers) != (150, 1):
+        ap.error("--hidden and --layers are BiLSTM options (--arch bilstm)")
+    if a.hidden < 1 or a.layers < 1:
+        ap.error("--hidden and --layers must be at least 1")
     from train.finetune import METRICS, KeepBest, all_metrics
     from train.order_probe import shuffled_metric
 
@@ -184,7 +194,7 @@ def main(argv=None):
     dev = encode_examples(tok, read_dev(task, a.seed, a.dev_limit), max_len)
 
     torch.manual_seed(a.seed)
-    model = MODELS[a.arch](len(tok), TASKS[task]["labels"], task)
+    model = MODELS[a.arch](len(tok), TASKS[task]["labels"], task, **shape)
     glove_embeddings_(model.embed, a.seed)
     rest = [p for n, p in model.named_parameters() if not n.startswith("embed.")]
     opt = torch.optim.Adam([{"params": [model.embed.weight], "lr": a.embed_lr}, {"params": rest, "lr": a.lr}])

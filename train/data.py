@@ -193,8 +193,8 @@ class PackedCorpus:
 TASKS = {
     # name: labels, metric, pair?, max_len
     "sst2": {"labels": ["negative", "positive"], "metric": "acc", "max_len": 128},
-    "mrpc": {"labels": ["not_equivalent", "equivalent"], "metric": "f1", "max_len": 128},
-    "rte": {"labels": ["entailment", "not_entailment"], "metric": "acc", "max_len": 256},
+    "mrpc": {"labels": ["not_equivalent", "equivalent"], "metric": "f1", "pair": True, "max_len": 128},
+    "rte": {"labels": ["entailment", "not_entailment"], "metric": "acc", "pair": True, "max_len": 256},
     "cola": {"labels": ["unacceptable", "acceptable"], "metric": "mcc", "max_len": 64},
     "imdb": {"labels": ["negative", "positive"], "metric": "acc", "max_len": 512},
 }

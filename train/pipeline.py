@@ -8,6 +8,10 @@
     python3 -m train.pipeline --task sst2 --teacher /work/runs/teachers/sst2.f32.safetensors \\
         --sparsity 0.9 --flops-target 0.0667 --out /work/runs/sst2 --ship models/sst2.safetensors
 
+--distill-sentences N adds N unlabelled IMDb sentences to stage 1's distillation data, and
+--distill-stage2 to stage 2's, where each takes the teacher's class as its label (the shipped SST-2
+file: 200,000 in both; models/README.md measures what they buy).
+
 Every stage writes its result under --out and is skipped when that result exists (so a stopped
 run resumes at the stage it was in), unless --force names it (or `all`):
 
@@ -92,6 +96,15 @@ def task_examples(task, tok, max_len, seed, heldout, train_limit=None, dev_limit
             pickle.dump(out, f)
         os.replace(path + ".tmp", path)
     return out
+
+
+def distill_sentences(tok, n, seed, max_len):
+    """n unlabelled IMDb sentences (train.transfer's draw) as examples with label -1. Stage 1's
+    losses read only the teacher's outputs (logits and hidden states); stage 2 (--distill-stage2)
+    puts the teacher's class in place of the missing label. SST-2's train rows are mostly short
+    phrases, dev is whole sentences; these are whole sentences."""
+    from train.transfer import imdb_sentences
+    return data.encode_examples(tok, [(s, None, -1) for s in imdb_sentences(n, seed)], max_len)
 
 
 def dev_report(model, dev, task, teacher_cfg, device, threshold=None):
@@ -258,6 +271,11 @@ def main(argv=None):
     ap.add_argument("--dev-limit", type=int, default=0, help="only the first N dev examples")
     ap.add_argument("--dev-sample", type=int, default=0, help="evaluate on a seeded random sample of "
                     "this many dev examples (IMDb: its 25,000 test reviews are sorted by label)")
+    ap.add_argument("--distill-sentences", type=int, default=0,
+                    help="stage 1 (pure distillation) also reads this many unlabelled IMDb sentences "
+                         "(single-sentence tasks)")
+    ap.add_argument("--distill-stage2", action="store_true",
+                    help="stage 2 reads the --distill-sentences too, labelled by the teacher's class")
     ap.add_argument("--no-vocab-prune", action="store_true")
     ap.add_argument("--vocab-budget-bytes", type=int, default=0,
                     help="keep tokens by train then general frequency while the I8 file stays under this")
@@ -275,6 +293,10 @@ def main(argv=None):
                 kind = lambda v: v.lower() in ("1", "true", "yes", "on")
             ap.add_argument(f"--{prefix}-{f.name.replace('_', '-')}", type=kind, default=None)
     a = ap.parse_args(argv)
+    if a.distill_sentences < 0 or (a.distill_sentences and data.TASKS[a.task].get("pair")):
+        ap.error("--distill-sentences is a count of single sentences, for single-sentence tasks")
+    if a.distill_stage2 and not a.distill_sentences:
+        ap.error("--distill-stage2 needs --distill-sentences N")
 
     torch.set_num_threads(a.threads)
     torch.set_flush_denormal(True)
@@ -319,10 +341,14 @@ def main(argv=None):
     log(f"teacher dev {t_rep['metric']:.2f} flops {t_rep['flops']:.0f}")
 
     # -- stage 1 ---------------------------------------------------------------------------
+    extra = distill_sentences(tok, a.distill_sentences, a.seed, max_len) if a.distill_sentences else []
     p = os.path.join(a.out, "stage1", "report.json")
     if not done("stage1", p):
         t0 = time.time()
-        small, rep = run_stage1(teacher, train, heldout, a.task, pargs, dev_, log)
+        if extra:
+            log(f"stage1: distils on {len(train)} train rows and {len(extra)} IMDb sentences")
+        small, rep = run_stage1(teacher, train + extra, heldout, a.task, pargs, dev_, log)
+        rep["distill_sentences"] = len(extra)
         rep["dev"], _ = dev_report(small, dev, a.task, tcfg, dev_)
         rep["seconds"] = round(time.time() - t0)
         save_checkpoint(small, os.path.join(a.out, "stage1", "model.pt"), {"vocab": vocab})
@@ -340,11 +366,13 @@ def main(argv=None):
             layers = sampler_layers_arg(sargs.sampler_layers, stage1.config.num_layers)
             model = with_samplers(stage1, layers)
             args2 = dataclasses.replace(sargs, loss=loss)
-            hist = train_skim(model, train, a.task, args2, teacher=teacher, heldout_ex=heldout,
+            stage2_train = train + extra if a.distill_stage2 else train
+            hist = train_skim(model, stage2_train, a.task, args2, teacher=teacher, heldout_ex=heldout,
                               device=dev_, log=log)
             thr, ratio = calibrate_model(model, heldout, tcfg, a.flops_target, device=dev_, log=log)
             log(f"{name}: calibrated threshold {thr:+.4f} -> heldout FLOPs ratio {ratio:.4f}")
-            rep = {"args": asdict(args2), "history": hist, "threshold": thr, "heldout_flops_ratio": ratio,
+            rep = {"args": asdict(args2), "distill_sentences": len(stage2_train) - len(train),
+                   "history": hist, "threshold": thr, "heldout_flops_ratio": ratio,
                    "heldout": dev_report(model, heldout, a.task, tcfg, dev_)[0],
                    "config": model.config.to_dict()}
             rep["dev"], _ = dev_report(model, dev, a.task, tcfg, dev_)

@@ -169,11 +169,18 @@ def train_skim(model, train_ex, task, args: SkimArgs, teacher=None, heldout_ex=N
     for step in range(args.steps):
         ids, types, mask, y = to_batch(next(it), device)
         out = model(ids, types, mask, tau=args.tau, output_hidden_states=True)
-        loss = args.ce_alpha * F.cross_entropy(out.logits, y)
-        terms = {"ce": loss.item()}
-        if teacher is not None and args.kd_alpha:
+        unlabelled = y < 0
+        t_logits = None
+        if teacher is not None and (args.kd_alpha or unlabelled.any()):
             with torch.no_grad():
                 t_logits = teacher(ids, types, mask, compact=False).logits
+        if unlabelled.any():
+            if t_logits is None:
+                raise ValueError("unlabelled examples (label -1) need a teacher to label them")
+            y = torch.where(unlabelled, t_logits.argmax(-1), y)   # the teacher's class stands in
+        loss = args.ce_alpha * F.cross_entropy(out.logits, y)
+        terms = {"ce": loss.item()}
+        if t_logits is not None and args.kd_alpha:
             kd = args.kd_alpha * kd_loss(out.logits, t_logits, args.temperature)
             loss = loss + kd
             terms["kd"] = kd.item()

@@ -1,5 +1,7 @@
 """train/pipeline.py end to end on a tiny random teacher and a slice of SST-2: every stage runs,
 writes its result, the exported I8/F32 files load and classify, and a rerun resumes (skips)."""
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -98,6 +100,28 @@ class PipelineTest(unittest.TestCase):
         new = lines(log)[n:]
         self.assertTrue(any("skim {" in l for l in new))
         self.assertEqual(before, os.path.getmtime(os.path.join(self.out, "stage1", "model.pt")))
+
+
+    def test_distill_sentences_in_stage1(self):
+        # Unlabelled IMDb sentences join stage 1 (pure distillation); the other stages are unchanged.
+        tok = data.load_tokenizer()
+        ex = pipeline.distill_sentences(tok, 6, 0, 64)
+        self.assertEqual(len(ex), 6)
+        self.assertEqual(len({tuple(ids) for ids, _, _ in ex}), 6)
+        for ids, types, label in ex:
+            self.assertEqual((ids[0], ids[-1], set(types), label), (tok.token_to_id["[CLS]"], tok.token_to_id["[SEP]"], {0}, 0))
+        out = os.path.join(self.dir, "run_sentences")
+        shutil.copytree(self.out, out)
+        pipeline.main(ARGS + ["--teacher", self.teacher, "--out", out, "--force", "stage1",
+                              "--distill-sentences", "20"])
+        with open(os.path.join(out, "stage1", "report.json")) as f:
+            self.assertEqual(json.load(f)["distill_sentences"], 20)
+        self.assertTrue(any("and 20 IMDb sentences" in l for l in lines(os.path.join(out, "log.txt"))))
+        for bad in (["--task", "mrpc", "--distill-sentences", "10"], ["--task", "sst2", "--distill-sentences", "-1"],
+                    ["--task", "sst2", "--distill-stage2"]):
+            with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+                pipeline.main(["--teacher", self.teacher, "--out", out, "--quiet"] + bad)
+            self.assertIn("--distill-sentences", err.getvalue())
 
 
 class RuntimeAgreementTest(unittest.TestCase):

@@ -2,6 +2,7 @@
 import math
 import random
 import unittest
+from types import SimpleNamespace
 
 import torch
 
@@ -93,6 +94,40 @@ class SamplerTrainingTest(unittest.TestCase):
     def test_norm_term_waits_for_epoch(self):
         m = self._train(loss="ib", norm_coef=1.0, entropy_coef=0.0, epoch_steps=1000)
         self.assertGreater(min(mean_kept_fraction(m, self.ex[:64])), 0.9)
+
+
+def two_vocab_examples(n, seed):
+    """Label 1: every word from ids 51..99; label 0: every word from 5..50 (easy for a tiny model)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        y, m = rng.randint(0, 1), rng.randint(4, 16)
+        lo, hi = (51, 99) if y else (5, 50)
+        out.append(([1] + [rng.randint(lo, hi) for _ in range(m - 2)] + [2], [0] * m, y))
+    return out
+
+
+class RuleTeacher(torch.nn.Module):
+    """A stand-in teacher whose class is the opposite of two_vocab_examples' labels."""
+    def forward(self, ids, types=None, mask=None, compact=False):
+        pos = (ids[:, 1] <= 50).float()
+        return SimpleNamespace(logits=torch.stack([(1 - pos) * 5, pos * 5], -1))
+
+
+class UnlabelledExamplesTest(unittest.TestCase):
+    def test_teacher_class_stands_in_for_a_missing_label(self):
+        torch.manual_seed(0)
+        unlabelled = [(ids, types, -1) for ids, types, _ in two_vocab_examples(256, 0)]
+        m = with_samplers(InforCoefModel(tiny_config()).eval(), [0, 1])
+        args = SkimArgs(steps=120, batch_size=16, lr=1e-3, norm_coef=0.0, entropy_coef=0.0, kd_alpha=0.0,
+                        log_every=1000)
+        with self.assertRaises(ValueError):
+            train_skim(m, unlabelled, "sst2", args, log=lambda s: None)
+        train_skim(m, unlabelled, "sst2", args, teacher=RuleTeacher(), log=lambda s: None)
+        from train.distill import evaluate
+        held = two_vocab_examples(128, 1)
+        r = evaluate(m, [(i, t, 1 - y) for i, t, y in held], "sst2", compact=False)
+        self.assertGreater(r["metric"], 80.0)   # it learnt the teacher's rule, not the gold one
 
 
 class CalibrationTest(unittest.TestCase):

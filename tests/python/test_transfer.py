@@ -1,5 +1,7 @@
 """Distillation through a transfer set: train/cnn.py (the n-gram CNN teacher), train/transfer.py
 (IMDb sentences scored by an ensemble) and train.finetune --transfer (soft targets)."""
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -90,7 +92,8 @@ def tiny_word_models():
     """One small model of each train.cnn architecture."""
     torch.manual_seed(0)
     return [CNN.KimCNN(200, ["negative", "positive"], "sst2", dim=16, filters=8).eval(),
-            CNN.BiLSTM(200, ["negative", "positive"], "sst2", dim=16, hidden=8).eval()]
+            CNN.BiLSTM(200, ["negative", "positive"], "sst2", dim=16, hidden=8).eval(),
+            CNN.BiLSTM(200, ["negative", "positive"], "sst2", dim=16, hidden=12, layers=2).eval()]
 
 
 class TestEnsemble(unittest.TestCase):
@@ -151,6 +154,11 @@ class TestCNN(unittest.TestCase):
             with self.assertRaises(ValueError):
                 CNN.load_cnn(q)
             self.assertEqual(TR.load_teacher(q)[2], FT.predict)
+            # A BiLSTM saved before --layers existed has no "layers" in its config: it is one layer.
+            old = tiny_word_models()[1]
+            blob = {"kind": old.KIND, "config": {k: v for k, v in old.config.items() if k != "layers"},
+                    "state": old.state_dict()}
+            self.assertEqual(CNN.load_cnn(q, blob).lstm.num_layers, 1)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -177,6 +185,19 @@ class TestCNN(unittest.TestCase):
             self.assertLess(log[-1]["train_loss"], log[0]["train_loss"])
             self.assertGreater(res["dev"], 0.65)
             self.assertIsInstance(CNN.load_cnn(os.path.join(tmp, "model.pt")), CNN.BiLSTM)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_bilstm_shape_flags(self):
+        tmp = tempfile.mkdtemp(prefix="test_lstm_")
+        try:
+            CNN.main(["--arch", "bilstm", "--hidden", "16", "--layers", "2", "--out", tmp, "--train-limit", "300",
+                      "--heldout", "50", "--dev-limit", "50", "--epochs", "1", "--seed", "0"])
+            m = CNN.load_cnn(os.path.join(tmp, "model.pt"))
+            self.assertEqual((m.lstm.hidden_size, m.lstm.num_layers, m.out.in_features), (16, 2, 32))
+            for bad in (["--hidden", "64"], ["--arch", "bilstm", "--layers", "0"]):  # a CNN has no LSTM
+                with self.assertRaises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+                    CNN.main(["--out", tmp] + bad)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
