@@ -109,7 +109,8 @@ class PipelineTest(unittest.TestCase):
         self.assertEqual(len(ex), 6)
         self.assertEqual(len({tuple(ids) for ids, _, _ in ex}), 6)
         for ids, types, label in ex:
-            self.assertEqual((ids[0], ids[-1], set(types), label), (tok.token_to_id["[CLS]"], tok.token_to_id["[SEP]"], {0}, 0))
+            cls_sep = (tok.token_to_id["[CLS]"], tok.token_to_id["[SEP]"])
+            self.assertEqual((ids[0], ids[-1], set(types), label), cls_sep + ({0}, -1))  # -1: no label
         out = os.path.join(self.dir, "run_sentences")
         shutil.copytree(self.out, out)
         pipeline.main(ARGS + ["--teacher", self.teacher, "--out", out, "--force", "stage1",
