@@ -30,6 +30,7 @@ teacher's FLOPs on the same inputs.
 import argparse
 import copy
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -341,10 +342,14 @@ def main(argv=None):
     log(f"teacher dev {t_rep['metric']:.2f} flops {t_rep['flops']:.0f}")
 
     # -- stage 1 ---------------------------------------------------------------------------
-    extra = distill_sentences(tok, a.distill_sentences, a.seed, max_len) if a.distill_sentences else []
+    @functools.cache  # drawn once, and only if a stage that reads them runs (not on a resume)
+    def sentences():
+        return distill_sentences(tok, a.distill_sentences, a.seed, max_len) if a.distill_sentences else []
+
     p = os.path.join(a.out, "stage1", "report.json")
     if not done("stage1", p):
         t0 = time.time()
+        extra = sentences()
         if extra:
             log(f"stage1: distils on {len(train)} train rows and {len(extra)} IMDb sentences")
         small, rep = run_stage1(teacher, train + extra, heldout, a.task, pargs, dev_, log)
@@ -366,7 +371,7 @@ def main(argv=None):
             layers = sampler_layers_arg(sargs.sampler_layers, stage1.config.num_layers)
             model = with_samplers(stage1, layers)
             args2 = dataclasses.replace(sargs, loss=loss)
-            stage2_train = train + extra if a.distill_stage2 else train
+            stage2_train = train + sentences() if a.distill_stage2 else train
             hist = train_skim(model, stage2_train, a.task, args2, teacher=teacher, heldout_ex=heldout,
                               device=dev_, log=log)
             thr, ratio = calibrate_model(model, heldout, tcfg, a.flops_target, device=dev_, log=log)

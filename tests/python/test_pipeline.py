@@ -101,7 +101,6 @@ class PipelineTest(unittest.TestCase):
         self.assertTrue(any("skim {" in l for l in new))
         self.assertEqual(before, os.path.getmtime(os.path.join(self.out, "stage1", "model.pt")))
 
-
     def test_distill_sentences_in_stage1(self):
         # Unlabelled IMDb sentences join stage 1 (pure distillation); the other stages are unchanged.
         tok = data.load_tokenizer()
