@@ -46,7 +46,8 @@ double ifc_clock_ms(void);
 
 /* ---- safetensors container (safetensors.c) ---- */
 
-typedef enum { IFC_DT_F32 = 0, IFC_DT_F16 = 1, IFC_DT_I8 = 2 } ifc_dtype;
+/* U8 appears only as a packed 4-bit embedding table (docs/model-format.md, "Dtypes"). */
+typedef enum { IFC_DT_F32 = 0, IFC_DT_F16 = 1, IFC_DT_I8 = 2, IFC_DT_U8 = 3 } ifc_dtype;
 
 #define IFC_ST_MAX_RANK 8
 #define IFC_ST_MAX_HEADER 100000000u /* the spec's limit on N */
@@ -148,12 +149,14 @@ typedef struct {
     float *bias;       /* [out] */
 } ifc_linear;
 
-/* An embedding table kept in its file dtype; rows are decoded on lookup. */
+/* An embedding table kept in its file dtype; rows are decoded on lookup. U8 is the packed 4-bit
+ * table: row r holds (cols + 1) / 2 bytes, column 2j in the low nibble of byte j and column 2j + 1
+ * in the high one, each a two's complement code in -8..7 times scale[r]. */
 typedef struct {
     ifc_dtype dtype;
     int rows, cols;
-    void *data;        /* [rows, cols] in dtype */
-    float *scale;      /* I8: [rows] */
+    void *data;        /* [rows, cols] in dtype; U8: [rows, (cols + 1) / 2] */
+    float *scale;      /* I8 and U8: [rows] */
 } ifc_table;
 
 typedef struct {

@@ -219,6 +219,16 @@ void tanh_inplace(float *x, int count) {
 
 /* ---- embedding rows ---- */
 
+/* Code c of a packed 4-bit table row (ifc_table): a two's complement nibble, low nibble first. */
+static inline int i4_code(const uint8_t *row, int c) {
+    const int nibble = (c & 1) ? row[c >> 1] >> 4 : row[c >> 1] & 15;
+    return nibble - ((nibble & 8) << 1);
+}
+
+static const uint8_t *i4_row(const ifc_table *t, int row) {
+    return (const uint8_t *)t->data + (size_t)row * (size_t)((t->cols + 1) / 2);
+}
+
 void table_row_set(const ifc_table *t, int row, float *out) {
     const size_t base = (size_t)row * (size_t)t->cols;
     switch (t->dtype) {
@@ -231,6 +241,12 @@ void table_row_set(const ifc_table *t, int row, float *out) {
     case IFC_DT_I8: {
         const float sc = t->scale[row];
         for (int c = 0; c < t->cols; c++) out[c] = sc * (float)((const int8_t *)t->data)[base + (size_t)c];
+        break;
+    }
+    case IFC_DT_U8: {
+        const float sc = t->scale[row];
+        const uint8_t *codes = i4_row(t, row);
+        for (int c = 0; c < t->cols; c++) out[c] = sc * (float)i4_code(codes, c);
         break;
     }
     }
@@ -248,6 +264,12 @@ void table_row_add(const ifc_table *t, int row, float *acc) {
     case IFC_DT_I8: {
         const float sc = t->scale[row];
         for (int c = 0; c < t->cols; c++) acc[c] += sc * (float)((const int8_t *)t->data)[base + (size_t)c];
+        break;
+    }
+    case IFC_DT_U8: {
+        const float sc = t->scale[row];
+        const uint8_t *codes = i4_row(t, row);
+        for (int c = 0; c < t->cols; c++) acc[c] += sc * (float)i4_code(codes, c);
         break;
     }
     }

@@ -21,6 +21,7 @@ size_t ifc_dtype_size(ifc_dtype dt) {
     case IFC_DT_F32: return 4;
     case IFC_DT_F16: return 2;
     case IFC_DT_I8: return 1;
+    case IFC_DT_U8: return 1;
     }
     return 0;
 }
@@ -30,6 +31,7 @@ const char *ifc_dtype_name(ifc_dtype dt) {
     case IFC_DT_F32: return "F32";
     case IFC_DT_F16: return "F16";
     case IFC_DT_I8: return "I8";
+    case IFC_DT_U8: return "U8";
     }
     return "?";
 }
@@ -38,6 +40,7 @@ static int parse_dtype(const char *s, ifc_dtype *out) {
     if (strcmp(s, "F32") == 0) { *out = IFC_DT_F32; return 1; }
     if (strcmp(s, "F16") == 0) { *out = IFC_DT_F16; return 1; }
     if (strcmp(s, "I8") == 0) { *out = IFC_DT_I8; return 1; }
+    if (strcmp(s, "U8") == 0) { *out = IFC_DT_U8; return 1; }
     return 0;
 }
 
@@ -59,7 +62,7 @@ static ifc_status parse_tensor(const cJSON *item, uint64_t data_size, st_tensor 
     if (!cJSON_IsString(dtype))
         return ifc_fail(IFC_ERR_FORMAT, "tensor '%s': missing string \"dtype\"", name);
     if (!parse_dtype(dtype->valuestring, &t->dtype))
-        return ifc_fail(IFC_ERR_FORMAT, "tensor '%s': dtype '%.32s' is not one of F32, F16, I8", name,
+        return ifc_fail(IFC_ERR_FORMAT, "tensor '%s': dtype '%.32s' is not one of F32, F16, I8, U8", name,
                         dtype->valuestring);
 
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(item, "shape");

@@ -2,14 +2,15 @@
  * repack them for the kernels.
  *
  * Binding: every header name is parsed into (layer, role) or (global role), optionally with the
- * "_scale" suffix of an I8 tensor. A name the table does not list, a tensor the config says is
+ * "_scale" suffix of an I8 (or packed 4-bit U8) tensor. A name the table does not list, a tensor the config says is
  * absent (heads 0, ffn 0, no sampler), a duplicate, a missing tensor, a wrong shape or dtype, or
  * an I8 / _scale pair with one half missing is refused with IFC_ERR_MODEL.
  *
  * Repacking: linear weights become GEMM panels (see ifc_linear in ifc_internal.h). F16 is decoded
  * to F32 here: WebAssembly SIMD128 has no half-precision arithmetic, so F16 is a storage format
  * (half the download) and runs at F32 speed and accuracy. I8 stays int8 (quarter the memory) and
- * runs on i16 dot products. Embedding tables stay in their file dtype; lookups decode n rows. */
+ * runs on i16 dot products. Embedding tables stay in their file dtype (U8: 4-bit codes packed two a
+ * byte, an eighth of F32); lookups decode n rows. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,17 +210,24 @@ static ifc_status check_slot(const binding *b, int layer, int role) {
         return IFC_OK;
     }
     uint64_t cols = (uint64_t)dim_value(c, layer, rd->cols);
-    if (t->rank != 2 || t->shape[0] != rows || t->shape[1] != cols)
-        return ifc_fail(IFC_ERR_MODEL, "tensor '%s': shape should be [%llu, %llu] per the config, file has rank %d [%llu, %llu]",
-                        name, (unsigned long long)rows, (unsigned long long)cols, t->rank,
+    /* U8 is a packed 4-bit table, two codes a byte: for the embedding tables only (the GEMM
+     * kernels have no 4-bit path, and a table row is decoded once per token). */
+    const int packed = t->dtype == IFC_DT_U8;
+    if (packed && !(layer < 0 && role <= G_TYPE))
+        return ifc_fail(IFC_ERR_MODEL, "tensor '%s': U8 (packed 4-bit) is allowed for the embedding tables only", name);
+    uint64_t file_cols = packed ? (cols + 1) / 2 : cols;
+    if (t->rank != 2 || t->shape[0] != rows || t->shape[1] != file_cols)
+        return ifc_fail(IFC_ERR_MODEL, "tensor '%s': shape should be [%llu, %llu] per the config%s, file has rank %d [%llu, %llu]",
+                        name, (unsigned long long)rows, (unsigned long long)file_cols,
+                        packed ? " (4-bit codes, two a byte)" : "", t->rank,
                         (unsigned long long)(t->rank > 0 ? t->shape[0] : 0),
                         (unsigned long long)(t->rank > 1 ? t->shape[1] : 0));
-    if (t->dtype == IFC_DT_I8) {
-        if (!s->scale) return ifc_fail(IFC_ERR_MODEL, "I8 tensor '%s' has no '%s_scale'", name, name);
+    if (t->dtype == IFC_DT_I8 || packed) {
+        if (!s->scale) return ifc_fail(IFC_ERR_MODEL, "%s tensor '%s' has no '%s_scale'", ifc_dtype_name(t->dtype), name, name);
         if (s->scale->dtype != IFC_DT_F32 || s->scale->rank != 1 || s->scale->shape[0] != rows)
             return ifc_fail(IFC_ERR_MODEL, "tensor '%s_scale' should be F32 of shape [%llu]", name, (unsigned long long)rows);
     } else if (s->scale) {
-        return ifc_fail(IFC_ERR_MODEL, "tensor '%s_scale' given but '%s' is %s, not I8", name, name, ifc_dtype_name(t->dtype));
+        return ifc_fail(IFC_ERR_MODEL, "tensor '%s_scale' given but '%s' is %s, not I8 or U8", name, name, ifc_dtype_name(t->dtype));
     }
     return IFC_OK;
 }
@@ -280,6 +288,9 @@ static void decode_row(const slot *s, size_t r, size_t cols, float *out) {
         for (size_t k = 0; k < cols; k++) out[k] = sc * (float)(int8_t)t->data[r * cols + k];
         break;
     }
+    case IFC_DT_U8: /* embedding tables only: check_slot refuses it for a linear layer */
+        memset(out, 0, cols * sizeof *out);
+        break;
     }
 }
 
@@ -368,7 +379,7 @@ static ifc_status load_table(binding *b, int role, ifc_table *t) {
     const slot *s = slot_of(b, -1, role);
     t->dtype = s->w->dtype;
     t->rows = (int)s->w->shape[0];
-    t->cols = (int)s->w->shape[1];
+    t->cols = b->cfg->hidden; /* = shape[1], or twice it (less an odd column's pad) for packed U8 */
     size_t count = (size_t)t->rows * (size_t)t->cols; /* both bounded by the config limits and the file */
     size_t bytes = (size_t)(s->w->end - s->w->begin);
     t->data = malloc(bytes > 0 ? bytes : 1);
@@ -382,7 +393,8 @@ static ifc_status load_table(binding *b, int role, ifc_table *t) {
             ((uint16_t *)t->data)[i] = (uint16_t)(s->w->data[2 * i] | s->w->data[2 * i + 1] << 8);
         break;
     case IFC_DT_I8:
-        memcpy(t->data, s->w->data, count);
+    case IFC_DT_U8: /* count codes, or (cols + 1) / 2 bytes a row of packed 4-bit codes */
+        memcpy(t->data, s->w->data, bytes);
         t->scale = copy_f32_vector(s->scale, (size_t)t->rows);
         if (!t->scale) return ifc_fail(IFC_ERR_NOMEM, "out of memory for embedding scales");
         break;

@@ -1,12 +1,13 @@
 """Export a model to the inforcoef model file (docs/model-format.md) and print a summary.
 
-    python3 -m train.export SOURCE OUT.safetensors [--dtype f32|f16|i8] [--length 128]
+    python3 -m train.export SOURCE OUT.safetensors [--dtype f32|f16|i8|i4] [--length 128]
                             [--vocab vocab.txt] [--keep-tokens tokens.txt] [--labels a,b]
                             [--task sst2] [--threshold 0.0] [--cased] [--teacher TEACHER]
 
 SOURCE is one of: an inforcoef checkpoint (train/checkpoint.py), an inforcoef model file (to
 re-export, e.g. with another dtype), or a Hugging Face BERT (a directory with
 model.safetensors / pytorch_model.bin [+ config.json, vocab.txt], or one of those files).
+--dtype i4 is i8 with the three embedding tables at 4 bits (docs/model-format.md, "Dtypes").
 The vocabulary comes from SOURCE when it carries one, else from --vocab.
 --keep-tokens prunes the vocabulary to the listed tokens (one a line; the special tokens are
 always kept) and remaps the word-embedding rows to match. --teacher records the shape of the dense

@@ -2,16 +2,17 @@
 
     python3 -m train.make_fixtures [--out tests/fixtures] [--vocab ../shared/data/vocab/bert-base-uncased-vocab.txt]
 
-Three tiny random models, each written as f32, f16 and i8 model files:
+Three tiny random models, each written as f32, f16, i8 and i4 model files (i4: i8 with 4-bit
+embedding tables):
     dense    d=32, 3 layers x (4 heads of 8, FFN 64), 2 labels
     pruned   materialised from a dense d=32 model with CoFi masks: hidden 24, heads 3/0/2,
              FFN 40/24/0 (layer 1's attention and layer 2's FFN removed), 3 labels
     sampled  materialised likewise: hidden 24, heads 2/3/0, FFN 48/0/32, samplers on layers 1
              and 2 that drop tokens, default keep_threshold 0.5
 and one JSON per model:
-    {"name", "files": {"f32", "f16", "i8"},
+    {"name", "files": {"f32", "f16", "i8", "i4"},
      "cases": [{"name", "ids", "types", "threshold" (null = the config's),
-                "expected": {"f32"|"f16"|"i8": {"logits": [L], "kept": [per layer], "flops": int}}}]}
+                "expected": {"f32"|"f16"|"i8"|"i4": {"logits": [L], "kept": [per layer], "flops": int}}}]}
 Each expected.<dtype> is the eval-mode (compacting) reference run on that file's dequantised
 weights. Inputs are redrawn until every sampler decision of every dtype is at least MARGIN
 away from the threshold, so float differences between implementations never flip a decision.

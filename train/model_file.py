@@ -1,18 +1,22 @@
 """The inforcoef model file (docs/model-format.md): InforCoefModel + vocab <-> one safetensors file.
 
-    save_model(path, model, vocab, dtype="f32"|"f16"|"i8", producer=..., teacher=None) -> bytes written
+    save_model(path, model, vocab, dtype="f32"|"f16"|"i8"|"i4", producer=..., teacher=None) -> bytes written
     encode_model(model, vocab, dtype, producer, teacher=None) -> bytes
     teacher_config(config dict, labels) -> the config's optional `teacher` as a ModelConfig, or None
     load_model(path) -> (InforCoefModel in eval mode, vocab list, ModelFile)
     decode_model(buf) -> ModelFile(config, vocab, state_dict (float32 torch, dequantised), dtypes, metadata)
     expected_shapes(config) -> {tensor name: shape} in file order (the spec's table)
     quantize_i8(w) / dequantize_i8(q, scale): symmetric per-row int8
+    quantize_i4(w) / dequantize_i4(packed, scale, cols): symmetric per-row 4-bit, two codes a byte
+
+dtype "i4" is "i8" with the three embedding tables at 4 bits (U8 [rows, ceil(cols / 2)] + `_scale`):
+they are most of a compact model's bytes and, decoded once per token, lose little at 4 bits.
 
 On top of the container checks of train/safetensors_io.py, decode_model refuses: a file that is
 not marked `format: inforcoef`, a bad config (including layer_norm_eps <= 0 as a float32), a vocab whose length differs from vocab_size, an
 unknown tensor, a missing tensor, a shape that the config does not imply, a 1-D tensor that is
-not F32, an I8 tensor without its `_scale` (or a `_scale` without its I8 tensor, or of the wrong
-dtype/shape). Errors are ModelFileError (a SafetensorsError) naming the tensor and the problem.
+not F32, an I8 or U8 tensor without its `_scale` (or a `_scale` without its I8 / U8 tensor, or of
+the wrong dtype/shape), a U8 tensor that is not an embedding table. Errors are ModelFileError (a SafetensorsError) naming the tensor and the problem.
 """
 import json
 from collections import OrderedDict, namedtuple
@@ -23,7 +27,10 @@ import torch
 from train import safetensors_io as st
 from train.model import InforCoefModel, LayerShape, ModelConfig
 
-DTYPE_CHOICES = ("f32", "f16", "i8")
+DTYPE_CHOICES = ("f32", "f16", "i8", "i4")
+# the tables "i4" packs at 4 bits (and the only tensors a file may hold as U8)
+I4_TABLES = ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+             "embeddings.token_type_embeddings.weight")
 MAX_POSITION = 4096   # docs/model-format.md; the runtime plans its working memory for max_position rows
 SCALE_SUFFIX = "_scale"
 
@@ -127,10 +134,35 @@ def dequantize_i8(q, scale):
     return q.astype(np.float32) * np.asarray(scale, np.float32)[:, None]
 
 
+def quantize_i4(w):
+    """w: [rows, cols] float -> (uint8 [rows, ceil(cols / 2)], float32 scale [rows]): codes
+    clip(rint(w / scale), -7, 7) with scale = max|row| / 7, as two's complement nibbles, column 2j
+    in the low nibble of byte j and 2j + 1 in the high one (a last odd column's high nibble is 0)."""
+    w = np.asarray(w, dtype=np.float32)
+    rows, cols = w.shape
+    amax = np.abs(w).max(axis=1) if cols > 0 else np.zeros(rows, np.float32)
+    scale = np.where(amax > 0, amax / 7.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale[:, None]), -7, 7).astype(np.int8)
+    if cols % 2:
+        q = np.concatenate([q, np.zeros((rows, 1), np.int8)], axis=1)
+    nib = q.view(np.uint8) & 0x0F
+    return (nib[:, 0::2] | (nib[:, 1::2] << 4)).astype(np.uint8), scale
+
+
+def dequantize_i4(packed, scale, cols):
+    packed = np.asarray(packed, np.uint8)
+    codes = np.empty((packed.shape[0], 2 * packed.shape[1]), np.int8)
+    codes[:, 0::2] = (packed & 0x0F).astype(np.int8)
+    codes[:, 1::2] = (packed >> 4).astype(np.int8)
+    codes = np.where(codes > 7, codes - 16, codes).astype(np.int8)[:, :cols]
+    return codes.astype(np.float32) * np.asarray(scale, np.float32)[:, None]
+
+
 def file_arrays(state_dict, cfg, dtype="f32"):
     """state_dict (spec names) -> OrderedDict of numpy arrays to write, in file order.
 
-    1-D tensors are always F32; 2-D ones become F16, or I8 + `<name>_scale` F32 [rows]."""
+    1-D tensors are always F32; 2-D ones become F16, or I8 + `<name>_scale` F32 [rows]; "i4" is
+    "i8" with the embedding tables as packed 4-bit U8 + `<name>_scale`."""
     if dtype not in DTYPE_CHOICES:
         raise ValueError(f"dtype {dtype!r} is not one of {DTYPE_CHOICES}")
     shapes = expected_shapes(cfg)
@@ -149,7 +181,7 @@ def file_arrays(state_dict, cfg, dtype="f32"):
         elif dtype == "f16":
             out[name] = w.astype(np.float16)
         else:
-            q, scale = quantize_i8(w)
+            q, scale = quantize_i4(w) if dtype == "i4" and name in I4_TABLES else quantize_i8(w)
             out[name] = q
             out[name + SCALE_SUFFIX] = scale
     return out
@@ -247,24 +279,28 @@ def decode_model(buf):
     state = OrderedDict()
     for name, shape in shapes.items():
         a = arrays[name]
-        if tuple(a.shape) != shape:
-            raise ModelFileError(f"config inconsistent with tensor shapes: '{name}' is {list(a.shape)}, "
-                                 f"config ({_describe(cfg, name)}) implies {list(shape)}")
         dt = dtypes[name]
+        if dt == "U8" and name not in I4_TABLES:
+            raise ModelFileError(f"tensor '{name}': U8 (packed 4-bit) is allowed for the embedding tables only")
+        stored = (shape[0], (shape[1] + 1) // 2) if dt == "U8" else shape
+        if tuple(a.shape) != stored:
+            raise ModelFileError(f"config inconsistent with tensor shapes: '{name}' is {list(a.shape)}, "
+                                 f"config ({_describe(cfg, name)}) implies {list(stored)}"
+                                 + (" (4-bit codes, two a byte)" if dt == "U8" else ""))
         scale_name = name + SCALE_SUFFIX
         if len(shape) == 1 and dt != "F32":
             raise ModelFileError(f"tensor '{name}': 1-D tensors must be F32, got {dt}")
-        if dt == "I8":
+        if dt in ("I8", "U8"):
             if scale_name not in arrays:
-                raise ModelFileError(f"bad _scale pairing: I8 tensor '{name}' has no '{scale_name}'")
+                raise ModelFileError(f"bad _scale pairing: {dt} tensor '{name}' has no '{scale_name}'")
             s = arrays[scale_name]
             if dtypes[scale_name] != "F32" or tuple(s.shape) != (shape[0],):
                 raise ModelFileError(f"bad _scale pairing: '{scale_name}' must be F32 [{shape[0]}], "
                                      f"got {dtypes[scale_name]} {list(s.shape)}")
-            w = dequantize_i8(a, s)
+            w = dequantize_i8(a, s) if dt == "I8" else dequantize_i4(a, s, shape[1])
         else:
             if scale_name in arrays:
-                raise ModelFileError(f"bad _scale pairing: '{scale_name}' present but '{name}' is {dt}, not I8")
+                raise ModelFileError(f"bad _scale pairing: '{scale_name}' present but '{name}' is {dt}, not I8 or U8")
             w = a.astype(np.float32)
         state[name] = torch.from_numpy(np.ascontiguousarray(w))
     return ModelFile(cfg, vocab, state, dtypes, meta)

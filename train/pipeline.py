@@ -20,7 +20,7 @@ run resumes at the stage it was in), unless --force names it (or `all`):
     OUT/ib/model.pt report.json       Infor-Coef model, threshold calibrated
     OUT/skim/model.pt report.json     Transkimmer-style comparison (--compare-skim)
     OUT/sweep.json sweep.png          dev accuracy vs FLOPs over a threshold sweep
-    OUT/export/TASK.{i8,f32}.safetensors report.json
+    OUT/export/TASK.{i8 or i4,f32}.safetensors report.json   (--dtype: the shipped file's)
     OUT/results.json                  everything above in one place
 
 Model selection and calibration use a held-out slice of TRAIN; dev is only ever reported.
@@ -145,10 +145,10 @@ def base_vocab_ids(vocab):
             or len(t) == 1 or (t.startswith("##") and len(t) == 3)]
 
 
-def budget_vocab_ids(model, vocab, examples, budget_bytes, freq_path, log=print):
+def budget_vocab_ids(model, vocab, examples, budget_bytes, freq_path, log=print, dtype="i8"):
     """Specials + characters, then tokens in order of (count in the training examples, then
     count in a general token stream: default the pretraining cache, IMDb reviews + books, in
-    bert-base-uncased ids) while the I8 file stays within budget_bytes. Frequent words, seen in
+    bert-base-uncased ids) while the file of `dtype` (i8, or i4: 4-bit tables) stays within budget_bytes. Frequent words, seen in
     train or not, then tokenise as the teacher saw them; rare ones fall back to pieces and
     characters. Never looks at dev."""
     import numpy as np
@@ -157,7 +157,7 @@ def budget_vocab_ids(model, vocab, examples, budget_bytes, freq_path, log=print)
     base = base_vocab_ids(vocab)
     small, sv = prune_vocab(model, vocab, [vocab[i] for i in base])
     # 0.2% slack: tensor alignment padding and header digits that grow with the offsets
-    room = int(budget_bytes * 0.998) - len(encode_model(small, sv, "i8"))
+    room = int(budget_bytes * 0.998) - len(encode_model(small, sv, dtype))
     train_counts = np.zeros(len(vocab), dtype=np.int64)
     for ids, _, _ in examples:
         np.add.at(train_counts, np.asarray(ids), 1)
@@ -175,8 +175,10 @@ def budget_vocab_ids(model, vocab, examples, budget_bytes, freq_path, log=print)
             break
         if i in have or vocab[i].startswith("[unused"):
             continue
-        # int8 row + its F32 scale + the vocab line as it appears in the JSON header (escaped)
-        cost = d + 4 + len(json.dumps(vocab[i])) - 2 + len("\\n")
+        # int8 (or two-a-byte 4-bit) row + its F32 scale + the vocab line as it appears in the
+        # JSON header (escaped)
+        row = (d + 1) // 2 if dtype == "i4" else d
+        cost = row + 4 + len(json.dumps(vocab[i])) - 2 + len("\\n")
         if cost > room:
             break
         room -= cost
@@ -187,7 +189,7 @@ def budget_vocab_ids(model, vocab, examples, budget_bytes, freq_path, log=print)
             n_general += 1
     seen = int((train_counts > 0).sum())
     log(f"vocab: {len(base)} specials/characters + {n_train} of {seen} train tokens + {n_general} "
-        f"general tokens within an I8 budget of {budget_bytes} bytes")
+        f"general tokens within an {dtype.upper()} budget of {budget_bytes} bytes")
     return sorted(have)
 
 
@@ -279,7 +281,10 @@ def main(argv=None):
                     help="stage 2 reads the --distill-sentences too, labelled by the teacher's class")
     ap.add_argument("--no-vocab-prune", action="store_true")
     ap.add_argument("--vocab-budget-bytes", type=int, default=0,
-                    help="keep tokens by train then general frequency while the I8 file stays under this")
+                    help="keep tokens by train then general frequency while the shipped file stays under this")
+    ap.add_argument("--dtype", choices=("i8", "i4"), default="i8",
+                    help="the shipped file's: i8, or i4 (i8 with 4-bit embedding tables: about twice the "
+                         "vocabulary in a --vocab-budget-bytes)")
     ap.add_argument("--vocab-freq", default="/work/runs/pretrain_cache/train.u16",
                     help="uint16 token-id stream whose counts rank the extra tokens")
     ap.add_argument("--quiet", action="store_true", help="log to OUT/log.txt only")
@@ -422,7 +427,8 @@ def main(argv=None):
         if not a.no_vocab_prune:
             from train.export import prune_vocab
             if a.vocab_budget_bytes:
-                keep = budget_vocab_ids(ib, vocab, train + heldout, a.vocab_budget_bytes, a.vocab_freq, log)
+                keep = budget_vocab_ids(ib, vocab, train + heldout, a.vocab_budget_bytes, a.vocab_freq, log,
+                                        dtype=a.dtype)
             else:
                 keep = vocab_keep_ids(vocab, train + heldout)
             model, voc = prune_vocab(ib, vocab, [vocab[i] for i in keep])
@@ -443,7 +449,7 @@ def main(argv=None):
             log(f"export: threshold recalibrated for the pruned vocabulary {thr:+.4f} -> heldout "
                 f"FLOPs ratio {ratio:.4f}")
         rep["threshold"] = model.config.keep_threshold
-        for dt in ("f32", "i8"):
+        for dt in ("f32", a.dtype):
             fp = os.path.join(a.out, "export", f"{a.task}.{dt}.safetensors")
             os.makedirs(os.path.dirname(fp), exist_ok=True)
             save_model(fp, model, voc, dtype=dt, producer="train.pipeline", teacher=tcfg)
@@ -461,12 +467,14 @@ def main(argv=None):
                 log(f"runtime vs torch ({dt}): {rt}")
             log(f"export {dt}: {os.path.getsize(fp)} bytes, dev {r['metric']:.2f} flops ratio "
                 f"{r['flops_ratio']:.4f} kept {r['kept_per_layer']}")
-        same = sum(x == y for x, y in zip(rep["f32"].pop("_preds"), rep["i8"].pop("_preds")))
-        rep["i8_f32_same_labels"] = same / max(1, len(ex_dev))
+        same = sum(x == y for x, y in zip(rep["f32"].pop("_preds"), rep[a.dtype].pop("_preds")))
+        rep[f"{a.dtype}_f32_same_labels"] = same / max(1, len(ex_dev))
         write_json(p, rep)
     ex_rep = read_json(p)
+    if a.dtype not in ex_rep:
+        raise SystemExit(f"{p} is an export of another dtype than --dtype {a.dtype}: add --force export")
     if a.ship:
-        shutil.copyfile(ex_rep["i8"]["path"], a.ship)
+        shutil.copyfile(ex_rep[a.dtype]["path"], a.ship)
         log(f"shipped {a.ship} ({os.path.getsize(a.ship)} bytes)")
 
     results = {"task": a.task, "teacher": t_rep, "stage1": s1_rep["dev"], "ib": ib_rep["dev"],

@@ -16,8 +16,9 @@ import struct
 import numpy as np
 
 MAX_HEADER = 100_000_000
-DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "I8": np.dtype("i1")}
-ALIGN = {"F32": 4, "F16": 2, "I8": 1}     # required alignment of BEGIN inside the data area
+DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "I8": np.dtype("i1"),
+          "U8": np.dtype("u1")}           # U8: packed 4-bit embedding tables (train/model_file.py)
+ALIGN = {"F32": 4, "F16": 2, "I8": 1, "U8": 1}     # required alignment of BEGIN inside the data area
 # Other safetensors writers (e.g. Hugging Face checkpoints) use more dtypes; read_any() accepts
 # these, converting BF16 to float32 (numpy has no bfloat16). Model files use DTYPES only.
 ANY_DTYPES = dict(DTYPES, F64=np.dtype("<f8"), BF16=np.dtype("<u2"), I64=np.dtype("<i8"),
@@ -153,7 +154,7 @@ def decode(buf, dtypes=DTYPES):
 
 
 def read(path):
-    """A model-file container (F32/F16/I8 only)."""
+    """A model-file container (F32/F16/I8/U8 only)."""
     with open(path, "rb") as f:
         return decode(f.read())
 

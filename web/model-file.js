@@ -9,6 +9,9 @@ import { parseSafetensors, DTYPE_SIZE } from './safetensors.js';
 export const FORMAT_VERSION = 1;
 export const MAX_POSITION = 4096; // docs/model-format.md (src/ifc_internal.h IFC_MAX_POSITION)
 const SCALE = '_scale';
+// The tensors a file may store as U8: 4-bit codes packed two a byte, [rows, ceil(cols / 2)].
+const PACKABLE = new Set(['embeddings.word_embeddings.weight', 'embeddings.position_embeddings.weight',
+    'embeddings.token_type_embeddings.weight']);
 
 // The spec's tensor table for a config: Map name -> shape, in file order. Grouped by part, for
 // parameter counts: 'embeddings', 'layer.i.sampler', 'layer.i.attention', 'layer.i.ffn', 'head'.
@@ -100,26 +103,30 @@ export function readModelFile(bytes) {
     }
 
     // Tensor table: every listed tensor present with its shape, nothing else; 1-D tensors F32; an I8
-    // tensor X comes with X_scale (F32, [rows]) and a _scale only with its I8 tensor.
+    // tensor X comes with X_scale (F32, [rows]) and a _scale only with its I8 tensor; U8 (packed
+    // 4-bit, [rows, ceil(cols / 2)]) only for the embedding tables, also with X_scale.
     const want = expectedTensors(config);
     const tensors = [];
     for (const [name, { part, shape }] of want) {
         const t = st.tensors.get(name);
         if (!t) throw new InforcoefError('BAD_MODEL', `bad inforcoef model: tensor ${name} is missing`);
-        if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i])) {
-            throw new InforcoefError('BAD_MODEL', `bad inforcoef model: tensor ${name} has shape [${t.shape}], the config implies [${shape}]`);
+        const packed = t.dtype === 'U8';
+        if (packed && !PACKABLE.has(name)) throw new InforcoefError('BAD_MODEL', `bad inforcoef model: tensor ${name} is U8 (packed 4-bit), allowed for the embedding tables only`);
+        const stored = packed ? [shape[0], Math.ceil(shape[1] / 2)] : shape;
+        if (t.shape.length !== stored.length || t.shape.some((v, i) => v !== stored[i])) {
+            throw new InforcoefError('BAD_MODEL', `bad inforcoef model: tensor ${name} has shape [${t.shape}], the config implies [${stored}]${packed ? ' (4-bit codes, two a byte)' : ''}`);
         }
         if (shape.length === 1 && t.dtype !== 'F32') throw new InforcoefError('BAD_MODEL', `bad inforcoef model: 1-D tensor ${name} is ${t.dtype}, must be F32`);
-        tensors.push({ name, dtype: t.dtype, shape: t.shape, bytes: t.end - t.begin, part });
+        tensors.push({ name, dtype: packed ? 'I4' : t.dtype, shape: shape.slice(), bytes: t.end - t.begin, part });
         const s = st.tensors.get(name + SCALE);
-        if (t.dtype === 'I8') {
-            if (!s) throw new InforcoefError('BAD_MODEL', `bad inforcoef model: I8 tensor ${name} has no ${name + SCALE}`);
+        if (t.dtype === 'I8' || packed) {
+            if (!s) throw new InforcoefError('BAD_MODEL', `bad inforcoef model: ${t.dtype} tensor ${name} has no ${name + SCALE}`);
             if (s.dtype !== 'F32' || s.shape.length !== 1 || s.shape[0] !== shape[0]) {
                 throw new InforcoefError('BAD_MODEL', `bad inforcoef model: ${name + SCALE} must be F32 of shape [${shape[0]}]`);
             }
             tensors.push({ name: name + SCALE, dtype: 'F32', shape: s.shape, bytes: s.end - s.begin, part, scale: true });
         } else if (s) {
-            throw new InforcoefError('BAD_MODEL', `bad inforcoef model: ${name + SCALE} present but ${name} is ${t.dtype}, not I8`);
+            throw new InforcoefError('BAD_MODEL', `bad inforcoef model: ${name + SCALE} present but ${name} is ${t.dtype}, not I8 or U8`);
         }
     }
     for (const name of st.tensors.keys()) {

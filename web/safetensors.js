@@ -8,7 +8,7 @@
 
 import { InforcoefError } from './errors.js';
 
-export const DTYPE_SIZE = { F32: 4, F16: 2, I8: 1 };
+export const DTYPE_SIZE = { F32: 4, F16: 2, I8: 1, U8: 1 }; // U8: packed 4-bit embedding tables (model-file.js)
 const MAX_HEADER = 100000000;
 
 // bytes: Uint8Array of the whole file. Returns {headerSize, metadata, tensors, dataStart, dataSize},
@@ -57,7 +57,7 @@ export function parseSafetensors(bytes) {
         if (t === null || typeof t !== 'object') throw bad('is not an object');
         if (!(t.dtype in DTYPE_SIZE)) {
             throw new InforcoefError(typeof t.dtype === 'string' ? 'BAD_MODEL' : 'NOT_SAFETENSORS',
-                `tensor ${JSON.stringify(name)} has dtype ${JSON.stringify(t.dtype)}; inforcoef models use F32, F16 and I8 only`);
+                `tensor ${JSON.stringify(name)} has dtype ${JSON.stringify(t.dtype)}; inforcoef models use F32, F16, I8 and U8 only`);
         }
         if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad('has a shape that is not a list of integers >= 0');
         const off = t.data_offsets;

@@ -183,6 +183,13 @@ static void e_bias_as_f16(cJSON *r, const void *a) {
     cJSON_SetNumberValue(cJSON_GetArrayItem(shape, 0), cJSON_GetArrayItem(shape, 0)->valuedouble * 2);
     cJSON_ReplaceItemInObject(t, "dtype", cJSON_CreateString("F16"));
 }
+/* The word table's dtype and shape, from a JSON pair like ["I8", [120, 12]]. */
+static void e_word_table(cJSON *r, const void *a) {
+    cJSON *spec = cJSON_Parse((const char *)a), *t = tensor(r, "embeddings.word_embeddings.weight");
+    cJSON_ReplaceItemInObject(t, "dtype", cJSON_Duplicate(cJSON_GetArrayItem(spec, 0), 1));
+    cJSON_ReplaceItemInObject(t, "shape", cJSON_Duplicate(cJSON_GetArrayItem(spec, 1), 1));
+    cJSON_Delete(spec);
+}
 static void e_delete(cJSON *r, const void *a) { cJSON_DeleteItemFromObjectCaseSensitive(r, (const char *)a); }
 static void e_rename(cJSON *r, const void *a) {
     const char *const *names = a; /* {from, to} */
@@ -503,6 +510,30 @@ void run_malformed_tests(const char *dir) {
         free(mi.file);
     } else {
         test_result(0, "malformed: read sampled.i8 fixture", "missing or unreadable");
+    }
+
+    /* i4: the embedding tables are U8, 4-bit codes two a byte ([V, d / 2] for d = 24, V = 120) */
+    if (load_parts(dir, "sampled", "i4", &mi)) {
+        expect_error(edited(&mi, e_dtype, "U8"), IFC_ERR_MODEL, "malformed U8 (packed 4-bit) linear weight");
+        expect_error(edited(&mi, e_delete, "embeddings.word_embeddings.weight_scale"), IFC_ERR_MODEL,
+                     "malformed U8 table without _scale");
+        expect_error(edited(&mi, e_word_table, "[\"U8\", [60, 24]]"), IFC_ERR_MODEL,
+                     "malformed U8 table with its unpacked column count");
+        expect_error(edited(&mi, e_word_table, "[\"I8\", [120, 12]]"), IFC_ERR_MODEL,
+                     "malformed U8 table relabelled I8 (half the columns)");
+        { /* the same edit that writes the table's own dtype and shape: the edits above are the refusals */
+            blob b = edited(&mi, e_word_table, "[\"U8\", [120, 12]]");
+            ifc_model *m = NULL;
+            ifc_status st = ifc_model_load(b.buf, b.len, &m);
+            test_result(st == IFC_OK, "malformed U8 table rewritten as it was loads", "status %d: %s", st, ifc_last_error());
+            ifc_model_free(m);
+            free(b.buf);
+        }
+        truncation_tests(&mi, "sampled.i4");
+        mutation_tests(&mi, "sampled.i4", 1000);
+        free(mi.file);
+    } else {
+        test_result(0, "malformed: read sampled.i4 fixture", "missing or unreadable");
     }
     free(mf.file);
 }

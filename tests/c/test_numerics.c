@@ -4,7 +4,8 @@
  *   ops        LayerNorm of constant rows (variance 0, eps 1e-12, FLT_TRUE_MIN, 0) and of rows whose squared
  *              deviations overflow; softmax of rows holding +-inf and +-FLT_MAX; GELU at +-FLT_MAX
  *              and subnormals; the I8 GEMM at the widest input the runtime accepts (i32 sums at
- *              their bound) and with NaN / inf activations (no undefined float->int casts).
+ *              their bound) and with NaN / inf activations (no undefined float->int casts); a
+ *              packed 4-bit table of odd width decodes every code, -8 included, and ignores its pad.
  *   thresholds the sampled fixture at +inf (every row but [CLS] dropped), -inf, NaN (= -inf),
  *              +-FLT_MAX; n = 1 (a sampler with no row to score) and n = max_position.
  *   corpus     the "ok" files of tests/fixtures/bad/manifest.json: constant rows, eps 1.4e-45, logits
@@ -172,6 +173,28 @@ static void i8_extreme_tests(void) {
 
 /* ---- thresholds on the sampled fixture ---- */
 
+/* A packed 4-bit (U8) table, 2 rows x 5 columns = 3 bytes a row, low nibble first; each row's
+ * last high nibble is padding, set to 0xF in row 0 to show it is never read. */
+static void i4_table_tests(void) {
+    static const uint8_t codes[6] = {0xF8, 0x10, 0xF7,   /* -8 -1 | 0 1 | 7 (pad 0xF) */
+                                     0xD3, 0xB5, 0x09};  /*  3 -3 | 5 -5 | -7 (pad 0) */
+    float scale[2] = {0.25f, 0.5f};
+    const ifc_table t = {IFC_DT_U8, 2, 5, (void *)codes, scale};
+    static const float want[2][5] = {{-2.0f, -0.25f, 0.0f, 0.25f, 1.75f}, {1.5f, -1.5f, 2.5f, -2.5f, -3.5f}};
+    float row[6], acc[6];
+    int ok = 1;
+    for (int r = 0; r < 2; r++) {
+        row[5] = acc[5] = 42.0f; /* past the row: must stay untouched */
+        table_row_set(&t, r, row);
+        for (int c = 0; c < 5; c++) acc[c] = 1.0f;
+        table_row_add(&t, r, acc);
+        for (int c = 0; c < 5; c++) ok = ok && row[c] == want[r][c] && acc[c] == 1.0f + want[r][c];
+        ok = ok && row[5] == 42.0f && acc[5] == 42.0f;
+    }
+    test_result(ok, "numerics 4-bit table rows: codes -8..7 times the row scale, odd width, pad nibble ignored",
+                "row 1 decoded as %g %g %g %g %g", row[0], row[1], row[2], row[3], row[4]);
+}
+
 static void threshold_tests(const char *dir) {
     size_t len;
     uint8_t *buf = read_fixture_model(dir, "sampled", "f32", &len);
@@ -338,6 +361,7 @@ void run_numerics_tests(const char *fixtures_dir) {
     softmax_tests();
     gelu_tests();
     i8_extreme_tests();
+    i4_table_tests();
     threshold_tests(fixtures_dir);
     corpus_tests(fixtures_dir);
     /* IFC_TEST_QUICK (scripts/valgrind.sh) runs fewer random models */

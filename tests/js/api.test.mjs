@@ -9,7 +9,7 @@ import { load, InforcoefError, BertTokenizer } from '../../web/index.js';
 import { FIXTURE_NAMES, DTYPES, fixturePath, fixtureBytes, fixtureCases, maxAbsDiff } from './helpers.mjs';
 
 // Logit tolerances as tests/c/test_golden.c: I8 quantises activations too, the reference does not.
-const TOL = { f32: 1e-4, f16: 1e-4, i8: 2e-3 };
+const TOL = { f32: 1e-4, f16: 1e-4, i8: 2e-3, i4: 2e-3 };
 
 test('every fixture file gives the reference logits, kept rows and FLOPs', async () => {
     let cases = 0;

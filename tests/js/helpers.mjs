@@ -5,7 +5,7 @@ export const ROOT = new URL('../../', import.meta.url);
 export const FIXTURES = new URL('tests/fixtures/', ROOT);
 export const CLI = new URL('web/cli.js', ROOT).pathname;
 export const FIXTURE_NAMES = ['dense', 'pruned', 'sampled'];
-export const DTYPES = ['f32', 'f16', 'i8'];
+export const DTYPES = ['f32', 'f16', 'i8', 'i4'];
 
 export function fixturePath(name, dtype = 'f32') {
     return new URL(`${name}.${dtype}.safetensors`, FIXTURES).pathname;

@@ -145,6 +145,12 @@ test('safetensors that are not inforcoef models, or not this version: clear code
     // I8 without its scale, a scale without its I8 tensor
     await assert.rejects(load(editedFixture((h) => { delete h['pooler.dense.weight_scale']; }, 'dense', 'i8')), (e) => e.code === 'BAD_MODEL' && /no pooler.dense.weight_scale/.test(e.message));
     await assert.rejects(load(editedFixture((h) => { h['pooler.dense.weight_scale'] = { dtype: 'F32', shape: [0], data_offsets: [0, 0] }; }, 'dense', 'f32')), (e) => e.code === 'BAD_MODEL');
+    // U8 (4-bit codes, two a byte) is for the embedding tables only, with a scale, in the packed shape
+    const word = 'embeddings.word_embeddings.weight';
+    await assert.rejects(load(editedFixture((h) => { h['pooler.dense.weight'].dtype = 'U8'; }, 'dense', 'i4')), (e) => e.code === 'BAD_MODEL' && /pooler.dense.weight is U8 \(packed 4-bit\), allowed for the embedding tables only/.test(e.message));
+    await assert.rejects(load(editedFixture((h) => { delete h[word + '_scale']; }, 'dense', 'i4')), (e) => e.code === 'BAD_MODEL' && /U8 tensor embeddings.word_embeddings.weight has no/.test(e.message));
+    await assert.rejects(load(editedFixture((h) => { const [v, half] = h[word].shape; h[word].shape = [v / 2, half * 2]; }, 'dense', 'i4')), (e) => e.code === 'BAD_MODEL' && /4-bit codes, two a byte/.test(e.message));
+    await assert.rejects(load(editedFixture((h) => { h[word].dtype = 'I8'; }, 'dense', 'i4')), (e) => e.code === 'BAD_MODEL' && /the config implies \[120,32\]/.test(e.message));
 });
 
 test('a header length past 100 MB or over 2^32 is refused without allocating it', async () => {

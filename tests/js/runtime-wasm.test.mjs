@@ -1,7 +1,7 @@
 // The WebAssembly build of the C runtime (web/inforcoef.wasm, built by ./build.sh) against the
 // golden fixtures of the reference (tests/fixtures/*.json): every case of every fixture for every
 // dtype, with the native runner's tolerances (tests/c/test_golden.c):
-//   |logit - reference| <= tol * max(1, |reference|), tol = 1e-4 for F32 and F16, 2e-3 for I8;
+//   |logit - reference| <= tol * max(1, |reference|), tol = 1e-4 for F32 and F16, 2e-3 for I8 and I4;
 //   kept counts and FLOPs exactly.
 // The module is instantiated directly here (a minimal loader); the product's loader is in web/.
 import { test } from 'node:test';
@@ -14,8 +14,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const wasmPath = path.join(root, 'web/inforcoef.wasm');
 const fixtures = process.env.IFC_FIXTURES ?? path.join(root, 'tests/fixtures');
 const FIXTURES = ['dense', 'pruned', 'sampled'];
-const DTYPES = ['f32', 'f16', 'i8'];
-const TOL = { f32: 1e-4, f16: 1e-4, i8: 2e-3 };
+const DTYPES = ['f32', 'f16', 'i8', 'i4'];
+const TOL = { f32: 1e-4, f16: 1e-4, i8: 2e-3, i4: 2e-3 };
 const IFC_ERR_ARG = 1;
 const IFC_ERR_FORMAT = 2;
 

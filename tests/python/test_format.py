@@ -2,6 +2,7 @@
 golden fixtures in tests/fixtures/ match the reference."""
 import json
 import os
+import re
 import struct
 import unittest
 
@@ -87,7 +88,7 @@ class TestMalformed(unittest.TestCase):
 
         def foreign_dtype(h):
             h["pooler.dense.weight"]["dtype"] = "BF16"
-        self.refuse(self.edit(foreign_dtype), "dtype 'BF16' is not one of F32, F16, I8")
+        self.refuse(self.edit(foreign_dtype), "dtype 'BF16' is not one of F32, F16, I8, U8")
 
         def bad_shape_entry(h):
             h["pooler.dense.weight"]["shape"] = [16, -16]
@@ -196,6 +197,28 @@ class TestMalformed(unittest.TestCase):
             h["pooler.dense.weight_scale"]["data_offsets"] = [b, b + 32]
         self.refuse(self.edit(f16_scale, self.i8), "bad _scale pairing")
 
+    def test_packed_4bit_tables(self):
+        i4 = model_file.encode_model(self.model, self.vocab, "i4")
+        mf = model_file.decode_model(i4)
+        self.assertEqual(mf.dtypes["embeddings.word_embeddings.weight"], "U8")
+        self.assertEqual(mf.dtypes["pooler.dense.weight"], "I8")
+        word = "embeddings.word_embeddings.weight"
+
+        def linear_as_u8(h):          # same bytes: I8 and U8 are both one byte an element
+            h["pooler.dense.weight"]["dtype"] = "U8"
+        self.refuse(self.edit(linear_as_u8, i4), re.escape("U8 (packed 4-bit) is allowed for the embedding tables only"))
+        self.refuse(self.edit(lambda h: h.pop(word + "_scale"), i4),
+                    f"bad _scale pairing: U8 tensor '{word}' has no '{word}_scale'")
+
+        def unpacked_shape(h):        # [V, d / 2] -> [V / 2, d]: same bytes, not the packed shape
+            v, half = h[word]["shape"]
+            h[word]["shape"] = [v // 2, half * 2]
+        self.refuse(self.edit(unpacked_shape, i4), re.escape("(4-bit codes, two a byte)"))
+
+        def as_i8(h):                 # I8 of the packed shape: half the columns the config implies
+            h[word]["dtype"] = "I8"
+        self.refuse(self.edit(as_i8, i4), "config inconsistent with tensor shapes")
+
     def test_one_d_must_be_f32(self):
         arrays = model_file.file_arrays(self.model.state_dict(), self.model.config, "f32")
         arrays["pooler.dense.bias"] = arrays["pooler.dense.bias"].astype(np.float16)
@@ -233,7 +256,7 @@ class TestFixtures(unittest.TestCase):
             with open(os.path.join(FIXTURES, f"{name}.json")) as f:
                 doc = json.load(f)
             self.assertEqual(doc["name"], name)
-            self.assertEqual(doc["files"], {dt: f"{name}.{dt}.safetensors" for dt in ("f32", "f16", "i8")})
+            self.assertEqual(doc["files"], {dt: f"{name}.{dt}.safetensors" for dt in ("f32", "f16", "i8", "i4")})
             lengths = {len(c["ids"]) for c in doc["cases"]}
             self.assertTrue({1, 2, 48} <= lengths)
             self.assertTrue(any(c["threshold"] is not None and c["threshold"] > -1e20 for c in doc["cases"]))

@@ -87,6 +87,12 @@ class PipelineTest(unittest.TestCase):
         used = {i for ids, _, _ in ex for i in ids}
         self.assertTrue(set(keep) <= set(base) | used)
         self.assertIn(tok.token_to_id["the"], keep)
+        # i4 (4-bit tables): the same budget holds more of the vocabulary, and the file still fits
+        keep4 = pipeline.budget_vocab_ids(teacher, vocab, ex, budget, freq_path=None, log=lambda s: None,
+                                          dtype="i4")
+        m4, v4 = prune_vocab(teacher, vocab, [vocab[i] for i in keep4])
+        self.assertLessEqual(len(encode_model(m4, v4, "i4")), budget)
+        self.assertGreater(len(keep4), len(keep))
 
     def test_rerun_resumes_and_force_redoes(self):
         log = os.path.join(self.out, "log.txt")
