@@ -17,7 +17,8 @@
  * only the structural properties are checked there (NaN in, NaN out is allowed).
  *
  * Shapes drawn: hidden 1..24, head_size 1..8, 0..3 layers of heads 0..3 / ffn 0..24 / sampler,
- * max_position 1..20, type_vocab 1..3, vocab 1..16, labels 1..4, every 2-D tensor F32, F16 or I8,
+ * max_position 1..20, type_vocab 1..3, vocab 1..16, labels 1..4, every 2-D tensor F32, F16 or I8 (the
+ * embedding tables also packed 4-bit U8),
  * layer_norm_eps in {1e-12, FLT_TRUE_MIN, 1e-5, 0.5}; tensors at the smallest alignment the spec allows, and
  * the file buffer itself shifted by one byte half of the time (the runtime must not assume
  * alignment of the caller's buffer). */
@@ -150,7 +151,7 @@ static float mg_value(mg_stream *st, int bounded) {
 
 typedef struct {
     char name[96];
-    int dtype; /* 0 F32, 1 F16, 2 I8 */
+    int dtype; /* 0 F32, 1 F16, 2 I8, 3 U8 (packed 4-bit: the embedding tables only) */
     int rows, cols; /* cols 0: 1-D */
 } mg_tensor;
 
@@ -222,7 +223,8 @@ static void mg_draw_config(mg_stream *st, mg_config *c) {
 static uint8_t *mg_write(mg_stream *st, const mg_config *c, size_t *len) {
     mg_tensor t[MG_MAX_TENSORS];
     const int count = mg_table(c, t);
-    for (int k = 0; k < count; k++) t[k].dtype = t[k].cols ? (int)(mg_u8(st) % 3) : 0;
+    /* the first three are the embedding tables (mg_table), which may also be packed 4-bit */
+    for (int k = 0; k < count; k++) t[k].dtype = t[k].cols ? (int)(mg_u8(st) % (k < 3 ? 4 : 3)) : 0;
 
     /* data area: tensors in table order, each at the smallest alignment its dtype allows */
     mg_buf data = {0}, hdr = {0};
@@ -240,7 +242,8 @@ static uint8_t *mg_write(mg_stream *st, const mg_config *c, size_t *len) {
     mg_printf(&hdr, "\"}");
 
     for (int k = 0; k < count; k++) {
-        const size_t elems = (size_t)t[k].rows * (size_t)(t[k].cols ? t[k].cols : 1);
+        const int file_cols = t[k].dtype == 3 ? (t[k].cols + 1) / 2 : t[k].cols; /* U8: two codes a byte */
+        const size_t elems = (size_t)t[k].rows * (size_t)(file_cols ? file_cols : 1);
         const size_t esize = t[k].dtype == 0 ? 4 : t[k].dtype == 1 ? 2 : 1;
         while (data.len % esize) mg_put(&data, "\0", 1);
         const size_t begin = data.len;
@@ -251,19 +254,21 @@ static uint8_t *mg_write(mg_stream *st, const mg_config *c, size_t *len) {
             } else if (t[k].dtype == 1) {
                 uint16_t h = c->bounded ? mg_f32_to_f16(mg_value(st, 1)) : (uint16_t)(mg_u8(st) | mg_u8(st) << 8);
                 mg_put(&data, &h, 2);
-            } else {
-                int8_t q = (int8_t)mg_u8(st); /* -128 included: the exporter never writes it, the format allows it */
+            } else { /* I8: -128 included, U8: any two codes (-8 and a nonzero pad nibble included); the
+                      * exporter never writes those, the format allows them */
+                uint8_t q = mg_u8(st);
                 mg_put(&data, &q, 1);
             }
         }
-        const char *dt = t[k].dtype == 0 ? "F32" : t[k].dtype == 1 ? "F16" : "I8";
+        static const char *const dtype_names[4] = {"F32", "F16", "I8", "U8"};
+        const char *dt = dtype_names[t[k].dtype];
         if (t[k].cols)
             mg_printf(&hdr, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]}", t[k].name, dt,
-                      t[k].rows, t[k].cols, begin, data.len);
+                      t[k].rows, file_cols, begin, data.len);
         else
             mg_printf(&hdr, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]}", t[k].name, dt,
                       t[k].rows, begin, data.len);
-        if (t[k].dtype == 2) { /* the row scales: bounded (0, 1/32], wild from the palette */
+        if (t[k].dtype >= 2) { /* the row scales: bounded (0, 1/32], wild from the palette */
             while (data.len % 4) mg_put(&data, "\0", 1);
             const size_t sb = data.len;
             for (int r = 0; r < t[k].rows; r++) {
