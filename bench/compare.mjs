@@ -10,7 +10,7 @@
 //   --teacher-i8 F     the same teacher as I8      (default: exported from --teacher into build/bench/models/)
 //   --cofi F           CoFi-only model             /work/runs/sst2/stage1/model.pt
 //   --inforcoef F      Infor-Coef model, F32       /work/runs/sst2/export/sst2.f32.safetensors
-//   --inforcoef-i8 F   Infor-Coef model, I8        models/sst2.safetensors (the shipped file)
+//   --inforcoef-i8 F   Infor-Coef model, quantised models/sst2.safetensors (the shipped file: I8, 4-bit tables)
 //   (stand-ins: the compression runs under /work/runs/ic_scratch/, see DEFAULTS below)
 //   --imdb-teacher F   IMDb dense teacher, F32     /work/runs/teachers/imdb.f32.safetensors
 //   --imdb-inforcoef F IMDb Infor-Coef model, I8   models/imdb.safetensors, /work/runs/imdb/export/imdb.i8.safetensors
@@ -192,7 +192,7 @@ const CONFIGS = [
     { id: 'ours-dense-i8', kind: 'ours', model: 'teacher-i8', label: 'ours, dense teacher I8' },
     { id: 'ours-cofi-f32', kind: 'ours', model: 'cofi', label: 'ours, CoFi-only F32' },
     { id: 'ours-ic-f32', kind: 'ours', model: 'inforcoef', label: 'ours, Infor-Coef F32' },
-    { id: 'ours-ic-i8', kind: 'ours', model: 'inforcoef-i8', label: 'ours, Infor-Coef I8' },
+    { id: 'ours-ic-i8', kind: 'ours', model: 'inforcoef-i8', label: 'ours, Infor-Coef shipped (I8, 4-bit tables)' },
 ].filter((c) => models[c.model]);
 // The IMDb task pass (its own teacher and compressed models; base: ORT-web on the IMDb teacher).
 const IMDB_CONFIGS = [
@@ -200,7 +200,7 @@ const IMDB_CONFIGS = [
     { id: 'imdb-ort-node-f32', kind: 'ort-node', model: 'imdb-onnx-f32', label: 'onnxruntime-node, IMDb teacher f32' },
     { id: 'imdb-ours-dense-f32', kind: 'ours', model: 'imdb-teacher', label: 'ours, IMDb teacher F32' },
     { id: 'imdb-ours-ic-f32', kind: 'ours', model: 'imdb-inforcoef-f32', label: 'ours, IMDb Infor-Coef F32' },
-    { id: 'imdb-ours-ic-i8', kind: 'ours', model: 'imdb-inforcoef', label: 'ours, IMDb Infor-Coef I8' },
+    { id: 'imdb-ours-ic-i8', kind: 'ours', model: 'imdb-inforcoef', label: 'ours, IMDb Infor-Coef shipped (I8, 4-bit tables)' },
 ].filter((c) => models[c.model]);
 
 // ---------------------------------------------------------------------------------------------
