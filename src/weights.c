@@ -2,9 +2,10 @@
  * repack them for the kernels.
  *
  * Binding: every header name is parsed into (layer, role) or (global role), optionally with the
- * "_scale" suffix of an I8 (or packed 4-bit U8) tensor. A name the table does not list, a tensor the config says is
- * absent (heads 0, ffn 0, no sampler), a duplicate, a missing tensor, a wrong shape or dtype, or
- * an I8 / _scale pair with one half missing is refused with IFC_ERR_MODEL.
+ * "_scale" suffix of an I8 (or packed 4-bit U8) tensor. A name the table does not list, a tensor
+ * the config says is absent (heads 0, ffn 0, no sampler), a duplicate, a missing tensor, a wrong
+ * shape or dtype, U8 outside the embedding tables, or an I8 / U8 tensor and its _scale with one
+ * half missing is refused with IFC_ERR_MODEL.
  *
  * Repacking: linear weights become GEMM panels (see ifc_linear in ifc_internal.h). F16 is decoded
  * to F32 here: WebAssembly SIMD128 has no half-precision arithmetic, so F16 is a storage format
@@ -89,6 +90,9 @@ typedef struct {
     slot globals[G_COUNT];
     slot *layers; /* [num_layers * L_COUNT] */
 } binding;
+
+/* The three embedding tables (the first global roles): rows looked up, not multiplied. */
+static int is_embedding_table(int layer, int role) { return layer < 0 && role <= G_TYPE; }
 
 static const role_def *role_of(int layer, int role) {
     return layer < 0 ? &global_roles[role] : &layer_roles[role];
@@ -213,7 +217,7 @@ static ifc_status check_slot(const binding *b, int layer, int role) {
     /* U8 is a packed 4-bit table, two codes a byte: for the embedding tables only (the GEMM
      * kernels have no 4-bit path, and a table row is decoded once per token). */
     const int packed = t->dtype == IFC_DT_U8;
-    if (packed && !(layer < 0 && role <= G_TYPE))
+    if (packed && !is_embedding_table(layer, role))
         return ifc_fail(IFC_ERR_MODEL, "tensor '%s': U8 (packed 4-bit) is allowed for the embedding tables only", name);
     uint64_t file_cols = packed ? (cols + 1) / 2 : cols;
     if (t->rank != 2 || t->shape[0] != rows || t->shape[1] != file_cols)
