@@ -121,13 +121,19 @@ def _describe(cfg, name):
 # ----------------------------------------------------------------------------------------------
 # quantisation
 
-def quantize_i8(w):
-    """w: [rows, cols] float -> (int8 [rows, cols], float32 scale [rows]); w ~ scale[:, None] * q."""
+def _symmetric_rows(w, qmax):
+    """w: [rows, cols] float -> (int8 codes in -qmax..qmax, float32 scale [rows]): scale =
+    max|row| / qmax (1 for a zero row), codes = clip(rint(w / scale)); w ~ scale[:, None] * q."""
     w = np.asarray(w, dtype=np.float32)
     amax = np.abs(w).max(axis=1) if w.shape[1] > 0 else np.zeros(w.shape[0], np.float32)
-    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
-    q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
+    scale = np.where(amax > 0, amax / float(qmax), 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale[:, None]), -qmax, qmax).astype(np.int8)
     return q, scale
+
+
+def quantize_i8(w):
+    """w: [rows, cols] float -> (int8 [rows, cols], float32 scale [rows]); w ~ scale[:, None] * q."""
+    return _symmetric_rows(w, 127)
 
 
 def dequantize_i8(q, scale):
@@ -138,11 +144,8 @@ def quantize_i4(w):
     """w: [rows, cols] float -> (uint8 [rows, ceil(cols / 2)], float32 scale [rows]): codes
     clip(rint(w / scale), -7, 7) with scale = max|row| / 7, as two's complement nibbles, column 2j
     in the low nibble of byte j and 2j + 1 in the high one (a last odd column's high nibble is 0)."""
-    w = np.asarray(w, dtype=np.float32)
-    rows, cols = w.shape
-    amax = np.abs(w).max(axis=1) if cols > 0 else np.zeros(rows, np.float32)
-    scale = np.where(amax > 0, amax / 7.0, 1.0).astype(np.float32)
-    q = np.clip(np.rint(w / scale[:, None]), -7, 7).astype(np.int8)
+    q, scale = _symmetric_rows(w, 7)
+    rows, cols = q.shape
     if cols % 2:
         q = np.concatenate([q, np.zeros((rows, 1), np.int8)], axis=1)
     nib = q.view(np.uint8) & 0x0F

@@ -2,7 +2,7 @@
 //
 //   import { load } from 'inforcoef';
 //   const clf = await load('models/sst2.safetensors');      // path (Node), URL, ArrayBuffer, Uint8Array, Blob
-//   await clf('a gorgeous film')                             // [{label: 'positive', score: 0.96}]
+//   await clf('a gorgeous film')                             // [{label: 'positive', score: 0.98}]
 //   await clf(['A man sleeps.', 'A person rests.'])          // a pair -> [{label, score}]
 //   await clf(['good', 'bad', ['a', 'b']], {topK: null})     // a batch -> one list per input, all labels
 //   await clf.explain('a gorgeous film')                     // tokens, kept tokens per layer, FLOPs, time
