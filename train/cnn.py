@@ -18,6 +18,8 @@ beyond five WordPieces: dropout 0.2 on the embeddings, LSTM 100 -> 2 x 150,
 max over time, dropout 0.5, Linear 300 -> labels. --hidden and --layers widen or stack it
 (LSTM 100 -> 2 x hidden, `layers` deep, dropout 0.2 between layers; Linear 2 x hidden -> labels).
 Input is the task's WordPiece ids as train.data.encode_examples makes them ([CLS] ... [SEP]).
+--transfer FILE adds a transfer set's sentences with their soft targets, as train.finetune --transfer
+does (a BiLSTM student of a transformer teacher, Tang et al. 2019).
 Model selection as train.finetune: a seeded held-out slice of train, evaluated every quarter epoch,
 never dev; dev is evaluated once, with the selected state.
 
@@ -169,6 +171,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--hidden", type=int, default=150, help="BiLSTM only: units per direction")
     ap.add_argument("--layers", type=int, default=1, help="BiLSTM only: stacked layers")
+    ap.add_argument("--transfer", default="", help="a transfer set (train/transfer.py) trained on beside "
+                    "the gold examples, its probabilities as soft targets (as train.finetune --transfer)")
+    ap.add_argument("--transfer-limit", type=int, default=0, help="use only the first N transfer sentences")
     a = ap.parse_args(argv)
     shape = {"hidden": a.hidden, "layers": a.layers} if a.arch == BiLSTM.KIND else {}
     if a.arch != BiLSTM.KIND and (a.hidden, a.layers) != (150, 1):
@@ -191,6 +196,10 @@ def main(argv=None):
         train_raw = train_raw[:a.train_limit]
     max_len = TASKS[task]["max_len"]
     train, held = encode_examples(tok, train_raw, max_len), encode_examples(tok, held_raw, max_len)
+    targets = None
+    if a.transfer:
+        from train.transfer import with_transfer
+        train, targets = with_transfer(tok, train, a.transfer, TASKS[task]["labels"], max_len, a.transfer_limit)
     dev = encode_examples(tok, read_dev(task, a.seed, a.dev_limit), max_len)
 
     torch.manual_seed(a.seed)
@@ -209,7 +218,10 @@ def main(argv=None):
         order = list(range(len(train)))
         random.Random(a.seed * 1000 + epoch).shuffle(order)
         for s in range(0, len(order), a.batch):
-            ids, _, mask, labels = (torch.from_numpy(x) for x in collate([train[i] for i in order[s:s + a.batch]]))
+            batch = order[s:s + a.batch]
+            ids, _, mask, labels = (torch.from_numpy(x) for x in collate([train[i] for i in batch]))
+            if targets is not None:
+                labels = targets[torch.as_tensor(batch)]
             loss = F.cross_entropy(model(ids, mask), labels)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -234,7 +246,8 @@ def main(argv=None):
     shuffled = shuffled_metric(model, dev, tok, None, metric, shuffles=1, seed=a.seed, predict_fn=predict)
     result = {"task": task, "metric": metric_name, "dev": round(dev_m[metric_name], 4),
               "dev_all": {k: round(v, 4) for k, v in dev_m.items()}, "dev_words_shuffled": round(shuffled, 4),
-              "heldout": round(keep.metric, 4), "best_step": keep.step, "steps": step, "train_examples": len(train),
+              "heldout": round(keep.metric, 4), "best_step": keep.step, "steps": step,
+              "train_examples": len(train_raw), "transfer_examples": len(train) - len(train_raw),
               "params": sum(p.numel() for p in model.parameters()), "train_seconds": round(time.time() - t0, 1),
               "argv": sys.argv[1:] if argv is None else list(argv)}
     save_cnn(os.path.join(a.out, "model.pt"), model, heldout_metric=keep.metric, dev_metric=dev_m, step=keep.step)

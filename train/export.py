@@ -111,6 +111,19 @@ def load_source(path):
     return hf.model, hf.vocab
 
 
+def load_tokenizer_source(path):
+    """load_source for training and labelling, which tokenise with the bert-base-uncased
+    vocabulary (train.data.load_tokenizer): a model whose vocabulary differs (a compressed file
+    keeps only the tokens it needs, so its ids mean other words) is refused. -> InforCoefModel."""
+    from train.data import load_tokenizer
+    model, vocab = load_source(path)
+    if vocab is not None and list(vocab) != list(load_tokenizer().vocab):
+        raise ValueError(f"{path}: its vocabulary ({len(vocab)} tokens) is not the tokenizer's "
+                         "bert-base-uncased vocabulary; a vocabulary-pruned model cannot be trained "
+                         "or used as a labeller here")
+    return model
+
+
 def read_lines(path):
     with open(path, encoding="utf-8") as f:
         lines = [line.rstrip("\n").rstrip("\r") for line in f]

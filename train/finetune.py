@@ -152,7 +152,8 @@ def build_model(a, task, vocab_size):
             from train.pretrain import glove_init_
             glove_init_(model.embeddings.word_embeddings.weight.data, seed=a.seed)
         return model
-    enc, _, _ = C.load_checkpoint(a.init)
+    from train.export import load_tokenizer_source
+    enc = load_tokenizer_source(a.init)  # a pretrained encoder, a fine-tuned checkpoint or a teacher's model file
     cfg = enc.config
     cfg.labels = list(labels)
     cfg.task = task
@@ -166,7 +167,8 @@ def build_model(a, task, vocab_size):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--task", required=True, choices=sorted(TASKS))
-    ap.add_argument("--init", required=True, help="pretrained encoder checkpoint, or 'random'")
+    ap.add_argument("--init", required=True, help="pretrained encoder checkpoint, a fine-tuned "
+                    "checkpoint or model file (its classifier is replaced), or 'random'")
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--heads", type=int, default=4)
@@ -231,15 +233,8 @@ def main(argv=None):
     # transfer sentences (cross-entropy against a distribution is distillation's loss).
     targets = None
     if a.transfer:
-        from train.transfer import read_transfer
-        sents, probs, names = read_transfer(a.transfer)
-        if names != list(TASKS[task]["labels"]):
-            raise SystemExit(f"{a.transfer}: labels {names}, task {task} has {TASKS[task]['labels']}")
-        if a.transfer_limit:
-            sents, probs = sents[:a.transfer_limit], probs[:a.transfer_limit]
-        targets = torch.cat([F.one_hot(torch.tensor([x[2] for x in train], dtype=torch.long),
-                                       len(names)).float(), probs])
-        train = train + encode_examples(tok, [(s, None, int(p.argmax())) for s, p in zip(sents, probs)], max_len)
+        from train.transfer import with_transfer
+        train, targets = with_transfer(tok, train, a.transfer, TASKS[task]["labels"], max_len, a.transfer_limit)
     held = encode_examples(tok, held_raw, max_len)
     dev = encode_examples(tok, dev_raw, max_len)
     if rt.is_main:

@@ -61,15 +61,20 @@ def imdb_sentences(limit, seed=0, min_words=5, max_words=40):
 
 
 def load_teacher(path):
-    """-> (model, task, predict_fn) for a train.finetune / train.soup checkpoint or a train.cnn
-    model; predict_fn(model, examples, rt) -> (labels, logits)."""
+    """-> (model, task, predict_fn) for a train.finetune / train.soup checkpoint, a train.cnn
+    model, or a model file with the full vocabulary (models/teachers/sst2.i8.safetensors);
+    predict_fn(model, examples, rt) -> (labels, logits)."""
     from train import cnn
-    blob = C.torch_load(path)
-    if cnn.is_word_model(blob):
-        model = cnn.load_cnn(path, blob)
-        return model, model.task, cnn.predict
     from train.finetune import predict
-    model = C.checkpoint_from_blob(blob, path)[0].eval()
+    if not path.endswith(".safetensors"):
+        blob = C.torch_load(path)
+        if cnn.is_word_model(blob):
+            model = cnn.load_cnn(path, blob)
+            return model, model.task, cnn.predict
+        model = C.checkpoint_from_blob(blob, path)[0].eval()
+        return model, model.config.task, predict
+    from train.export import load_tokenizer_source
+    model = load_tokenizer_source(path).eval()
     return model, model.config.task, predict
 
 
@@ -123,10 +128,24 @@ def read_transfer(path):
     return sents, probs, labels
 
 
+def with_transfer(tok, train, path, labels, max_len, limit=0):
+    """Gold examples (train.data.encode_examples) + a transfer set's sentences -> (examples, soft
+    targets [N, labels]): one-hot rows for the gold examples, then the ensemble's probabilities
+    (cross-entropy against a distribution is distillation's loss). limit: only the first N sentences."""
+    sents, probs, names = read_transfer(path)
+    if names != list(labels):
+        raise SystemExit(f"{path}: labels {names}, the task has {list(labels)}")
+    if limit:
+        sents, probs = sents[:limit], probs[:limit]
+    gold = torch.nn.functional.one_hot(torch.tensor([x[2] for x in train], dtype=torch.long), len(names))
+    examples = encode_examples(tok, [(s, None, int(p.argmax())) for s, p in zip(sents, probs)], max_len)
+    return train + examples, torch.cat([gold.float(), probs])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("teachers", nargs="+", help="models of one task: train.finetune / train.soup best.pt, "
-                    "train.cnn model.pt")
+                    "train.cnn model.pt, a model file with the full vocabulary (a teacher's .safetensors)")
     ap.add_argument("--out", required=True, help="the transfer set, a TSV file")
     ap.add_argument("--sentences", type=int, default=100000)
     ap.add_argument("--min-words", type=int, default=5)

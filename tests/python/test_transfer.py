@@ -87,6 +87,70 @@ class TestTransferFile(unittest.TestCase):
         self.assertGreater(p, 0.75)
         self.assertLess(p, 0.99)  # soft targets: not pushed to certainty as a hard label would be
 
+    def test_bilstm_trains_on_soft_targets(self):
+        # train.cnn --transfer: the same soft targets as train.finetune's (train.transfer.with_transfer).
+        rows = "".join(f"this sentence number {i} is here\t0.1\t0.9\n" for i in range(96))
+        path = self.write("sentence\tp_negative\tp_positive\n" + rows)
+        out = os.path.join(self.tmp, "lstm")
+        res = CNN.main(["--arch", "bilstm", "--out", out, "--train-limit", "8", "--heldout", "16",
+                        "--dev-limit", "8", "--epochs", "60", "--patience", "1000", "--lr", "3e-3",
+                        "--transfer", path, "--transfer-limit", "90"])
+        self.assertEqual((res["train_examples"], res["transfer_examples"]), (8, 90))
+        model = CNN.load_cnn(os.path.join(out, "model.pt"))
+        from train.data import encode_examples, load_tokenizer
+        ex = encode_examples(load_tokenizer(), [("this sentence number 7 is here", None, 1)], 128)
+        p = torch.softmax(CNN.predict(model, ex)[1], -1)[0, 1].item()
+        self.assertGreater(p, 0.75)
+        self.assertLess(p, 0.99)
+        with self.assertRaises(SystemExit):  # a set labelled for other labels
+            CNN.main(["--arch", "bilstm", "--out", out, "--train-limit", "8", "--transfer",
+                      self.write("sentence\tp_a\tp_b\nfoo\t0.5\t0.5\n")])
+
+
+class TestModelFileTeacher(unittest.TestCase):
+    """A teacher's model file (models/teachers/*.safetensors) labels sentences and starts a fine-tune;
+    a vocabulary-pruned one (a compressed model's) is refused."""
+
+    def setUp(self):
+        from train.data import load_tokenizer
+        from train.model_file import save_model
+        self.tmp = tempfile.mkdtemp(prefix="test_mf_teacher_")
+        self.vocab = list(load_tokenizer().vocab)
+        cfg = M.ModelConfig.dense(1, 16, 2, 32, vocab_size=len(self.vocab), labels=["negative", "positive"],
+                                  task="sst2")
+        torch.manual_seed(0)
+        self.model = M.InforCoefModel(cfg).eval()
+        self.full = os.path.join(self.tmp, "full.safetensors")
+        save_model(self.full, self.model, self.vocab, "f32")
+        cfg_small = M.ModelConfig.dense(1, 16, 2, 32, vocab_size=200, labels=["negative", "positive"], task="sst2")
+        self.pruned = os.path.join(self.tmp, "pruned.safetensors")
+        save_model(self.pruned, M.InforCoefModel(cfg_small).eval(), self.vocab[:200], "f32")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_labels_as_the_model(self):
+        teacher, task, fn = TR.load_teacher(self.full)
+        self.assertEqual((task, fn), ("sst2", FT.predict))
+        rt = type("R", (), {"device": "cpu", "autocast": staticmethod(lambda: torch.autocast("cpu", enabled=False))})()
+        ex = [([101, 2023, 3185, 2003, 2204, 102], [0] * 6, 1)]
+        self.assertTrue(torch.allclose(FT.predict(teacher, ex, rt)[1], FT.predict(self.model, ex, rt)[1], atol=1e-6))
+        with self.assertRaisesRegex(ValueError, "vocabulary"):
+            TR.load_teacher(self.pruned)
+
+    def test_starts_a_finetune(self):
+        out = os.path.join(self.tmp, "ft")
+        res = FT.main(["--task", "sst2", "--init", self.full, "--out", out, "--train-limit", "16", "--heldout", "8",
+                       "--dev-limit", "8", "--batch", "8", "--max-steps", "2", "--threads", "1", "--no-progress"])
+        self.assertEqual(res["steps"], 2)
+        tuned = C.load_checkpoint(os.path.join(out, "best.pt"))[0]
+        self.assertEqual(tuned.config.hidden_size, 16)
+        # it started from the file's weights: two small steps leave them close (a fresh init would not be)
+        w, w0 = tuned.embeddings.word_embeddings.weight, self.model.embeddings.word_embeddings.weight
+        self.assertLess((w - w0).abs().max().item(), 1e-2)
+        with self.assertRaisesRegex(ValueError, "vocabulary"):
+            FT.main(["--task", "sst2", "--init", self.pruned, "--out", out, "--max-steps", "1", "--no-progress"])
+
 
 def tiny_word_models():
     """One small model of each train.cnn architecture."""
