@@ -225,52 +225,23 @@ static inline int i4_code(const uint8_t *row, int c) {
     return nibble - ((nibble & 8) << 1);
 }
 
-static const uint8_t *i4_row(const ifc_table *t, int row) {
-    return (const uint8_t *)t->data + (size_t)row * (size_t)((t->cols + 1) / 2);
+/* Value [row][c] of an embedding table in its stored dtype (docs/model-format.md, "Dtypes"). */
+static inline float table_value(const ifc_table *t, int row, int c) {
+    const size_t at = (size_t)row * (size_t)t->cols + (size_t)c;
+    switch (t->dtype) {
+    case IFC_DT_F32: return ((const float *)t->data)[at];
+    case IFC_DT_F16: return ifc_half_to_float(((const uint16_t *)t->data)[at]);
+    case IFC_DT_I8:  return t->scale[row] * (float)((const int8_t *)t->data)[at];
+    case IFC_DT_U8:  /* rows of (cols + 1) / 2 bytes */
+        return t->scale[row] * (float)i4_code((const uint8_t *)t->data + (size_t)row * (size_t)((t->cols + 1) / 2), c);
+    }
+    return 0.0f;
 }
 
 void table_row_set(const ifc_table *t, int row, float *out) {
-    const size_t base = (size_t)row * (size_t)t->cols;
-    switch (t->dtype) {
-    case IFC_DT_F32:
-        memcpy(out, (const float *)t->data + base, (size_t)t->cols * sizeof(float));
-        break;
-    case IFC_DT_F16:
-        for (int c = 0; c < t->cols; c++) out[c] = ifc_half_to_float(((const uint16_t *)t->data)[base + (size_t)c]);
-        break;
-    case IFC_DT_I8: {
-        const float sc = t->scale[row];
-        for (int c = 0; c < t->cols; c++) out[c] = sc * (float)((const int8_t *)t->data)[base + (size_t)c];
-        break;
-    }
-    case IFC_DT_U8: {
-        const float sc = t->scale[row];
-        const uint8_t *codes = i4_row(t, row);
-        for (int c = 0; c < t->cols; c++) out[c] = sc * (float)i4_code(codes, c);
-        break;
-    }
-    }
+    for (int c = 0; c < t->cols; c++) out[c] = table_value(t, row, c);
 }
 
 void table_row_add(const ifc_table *t, int row, float *acc) {
-    const size_t base = (size_t)row * (size_t)t->cols;
-    switch (t->dtype) {
-    case IFC_DT_F32:
-        for (int c = 0; c < t->cols; c++) acc[c] += ((const float *)t->data)[base + (size_t)c];
-        break;
-    case IFC_DT_F16:
-        for (int c = 0; c < t->cols; c++) acc[c] += ifc_half_to_float(((const uint16_t *)t->data)[base + (size_t)c]);
-        break;
-    case IFC_DT_I8: {
-        const float sc = t->scale[row];
-        for (int c = 0; c < t->cols; c++) acc[c] += sc * (float)((const int8_t *)t->data)[base + (size_t)c];
-        break;
-    }
-    case IFC_DT_U8: {
-        const float sc = t->scale[row];
-        const uint8_t *codes = i4_row(t, row);
-        for (int c = 0; c < t->cols; c++) acc[c] += sc * (float)i4_code(codes, c);
-        break;
-    }
-    }
+    for (int c = 0; c < t->cols; c++) acc[c] += table_value(t, row, c);
 }
