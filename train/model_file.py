@@ -140,6 +140,11 @@ def dequantize_i8(q, scale):
     return q.astype(np.float32) * np.asarray(scale, np.float32)[:, None]
 
 
+def packed_cols(cols):
+    """Bytes in a row of a packed 4-bit table (U8) of cols codes, two a byte."""
+    return (cols + 1) // 2
+
+
 def quantize_i4(w):
     """w: [rows, cols] float -> (uint8 [rows, ceil(cols / 2)], float32 scale [rows]): codes
     clip(rint(w / scale), -7, 7) with scale = max|row| / 7, as two's complement nibbles, column 2j
@@ -285,7 +290,7 @@ def decode_model(buf):
         dt = dtypes[name]
         if dt == "U8" and name not in I4_TABLES:
             raise ModelFileError(f"tensor '{name}': U8 (packed 4-bit) is allowed for the embedding tables only")
-        stored = (shape[0], (shape[1] + 1) // 2) if dt == "U8" else shape
+        stored = (shape[0], packed_cols(shape[1])) if dt == "U8" else shape
         if tuple(a.shape) != stored:
             raise ModelFileError(f"config inconsistent with tensor shapes: '{name}' is {list(a.shape)}, "
                                  f"config ({_describe(cfg, name)}) implies {list(stored)}"

@@ -42,7 +42,7 @@ from dataclasses import asdict, fields
 
 import torch
 
-from train import data
+from train import data, model_file
 from train.calibrate import calibrate_model, flops_ratio_fn
 from train.distill import evaluate
 from train.prune import PruneArgs, load_checkpoint, run_stage1, save_checkpoint
@@ -153,11 +153,10 @@ def budget_vocab_ids(model, vocab, examples, budget_bytes, freq_path, log=print,
     characters. Never looks at dev."""
     import numpy as np
     from train.export import prune_vocab
-    from train.model_file import encode_model
     base = base_vocab_ids(vocab)
     small, sv = prune_vocab(model, vocab, [vocab[i] for i in base])
     # 0.2% slack: tensor alignment padding and header digits that grow with the offsets
-    room = int(budget_bytes * 0.998) - len(encode_model(small, sv, dtype))
+    room = int(budget_bytes * 0.998) - len(model_file.encode_model(small, sv, dtype))
     train_counts = np.zeros(len(vocab), dtype=np.int64)
     for ids, _, _ in examples:
         np.add.at(train_counts, np.asarray(ids), 1)
@@ -177,7 +176,7 @@ def budget_vocab_ids(model, vocab, examples, budget_bytes, freq_path, log=print,
             continue
         # int8 (or two-a-byte 4-bit) row + its F32 scale + the vocab line as it appears in the
         # JSON header (escaped)
-        row = (d + 1) // 2 if dtype == "i4" else d
+        row = model_file.packed_cols(d) if dtype == "i4" else d
         cost = row + 4 + len(json.dumps(vocab[i])) - 2 + len("\\n")
         if cost > room:
             break
@@ -422,7 +421,6 @@ def main(argv=None):
     # -- export ----------------------------------------------------------------------------
     p = os.path.join(a.out, "export", "report.json")
     if not done("export", p):
-        from train.model_file import load_model, save_model
         model, voc = ib, vocab
         if not a.no_vocab_prune:
             from train.export import prune_vocab
@@ -452,8 +450,8 @@ def main(argv=None):
         for dt in ("f32", a.dtype):
             fp = os.path.join(a.out, "export", f"{a.task}.{dt}.safetensors")
             os.makedirs(os.path.dirname(fp), exist_ok=True)
-            save_model(fp, model, voc, dtype=dt, producer="train.pipeline", teacher=tcfg)
-            loaded, _, _ = load_model(fp)
+            model_file.save_model(fp, model, voc, dtype=dt, producer="train.pipeline", teacher=tcfg)
+            loaded, _, _ = model_file.load_model(fp)
             r, full = dev_report(loaded, ex_dev, a.task, tcfg, dev_)
             # The pruned vocabulary can split an unseen dev word into more pieces than the
             # teacher's; the ratio is against the teacher on its own tokenisation of dev.
