@@ -128,6 +128,27 @@ def read_transfer(path):
     return sents, probs, labels
 
 
+def combine_sets(paths, weights):
+    """Transfer sets over the same sentences (labelled separately, e.g. one per core) ->
+    (sentences, their weighted mean probabilities, label names); ValueError if they differ."""
+    sents = labels = total = None
+    for path, w in zip(paths, weights):
+        s, probs, names = read_transfer(path)
+        if sents is None:
+            sents, labels, total = s, names, probs * w
+        elif s != sents or names != labels:
+            raise ValueError(f"{path}: other sentences or labels than {paths[0]}")
+        else:
+            total += probs * w
+    return sents, total, labels
+
+
+def set_members(path):
+    """-> [(model path, weight)]: the teachers that labelled a transfer set, from FILE.json."""
+    with open(path + ".json") as f:
+        return [(t["path"], t["weight"]) for t in json.load(f)["teachers"]]
+
+
 def with_transfer(tok, train, path, labels, max_len, limit=0):
     """Gold examples (train.data.encode_examples) + a transfer set's sentences -> (examples, soft
     targets [N, labels]): one-hot rows for the gold examples, then the ensemble's probabilities
@@ -145,8 +166,12 @@ def with_transfer(tok, train, path, labels, max_len, limit=0):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("teachers", nargs="+", help="models of one task: train.finetune / train.soup best.pt, "
-                    "train.cnn model.pt, a model file with the full vocabulary (a teacher's .safetensors)")
+                    "train.cnn model.pt, a model file with the full vocabulary (a teacher's .safetensors); "
+                    "with --combine, transfer sets written here")
     ap.add_argument("--out", required=True, help="the transfer set, a TSV file")
+    ap.add_argument("--combine", action="store_true", help="average transfer sets over the same sentences "
+                    "(labelled separately, e.g. one per core) instead of scoring; their FILE.json name "
+                    "the models, which must still exist (dev is scored again)")
     ap.add_argument("--sentences", type=int, default=100000)
     ap.add_argument("--min-words", type=int, default=5)
     ap.add_argument("--max-words", type=int, default=40)
@@ -163,9 +188,13 @@ def main(argv=None):
         weights = mean_weights([float(w) for w in a.weights.split(",")] if a.weights else None, len(a.teachers))
     except ValueError as e:
         raise SystemExit(f"--weights: {e}") from None
+    # The models and their weights: given, or those of the sets to combine (a set's weight shared
+    # among its members as that set's own weights did).
+    members = ([(p, w * mw) for p, w in zip(a.teachers, weights) for p, mw in set_members(p)] if a.combine
+               else list(zip(a.teachers, weights)))
     rt = Runtime(a.device, a.threads)
     t0 = time.time()
-    loaded = [load_teacher(p) for p in a.teachers]
+    loaded = [load_teacher(p) for p, _ in members]
     models = [(m, fn) for m, _, fn in loaded]
     tasks = {t for _, t, _ in loaded}
     if len(tasks) != 1 or next(iter(tasks)) not in TASKS:
@@ -181,18 +210,25 @@ def main(argv=None):
     dev = encode_examples(tok, read_dev(task, 0), max_len)
     gold = [x[2] for x in dev]
     teachers, dev_probs = [], []
-    for path, m, w in zip(a.teachers, models, weights):
+    for (path, w), m in zip(members, models):
         dev_probs.append(teacher_probs(m, dev, rt))
         teachers.append({"path": path, "dev": round(metric(dev_probs[-1].argmax(-1).numpy(), gold), 4),
                          "weight": round(w, 6)})
         print(f"{path}: dev {metric_name} {teachers[-1]['dev']:.4f}", file=sys.stderr)
-    ens_dev = metric(weighted_sum(dev_probs, weights).argmax(-1).numpy(), gold)
-    print(f"ensemble of {len(models)} (weights {[round(w, 4) for w in weights]}): dev {metric_name} {ens_dev:.4f}", file=sys.stderr)
+    member_weights = [w for _, w in members]
+    ens_dev = metric(weighted_sum(dev_probs, member_weights).argmax(-1).numpy(), gold)
+    print(f"ensemble of {len(models)} (weights {[round(w, 4) for w in member_weights]}): dev {metric_name} "
+          f"{ens_dev:.4f}", file=sys.stderr)
 
-    sents = imdb_sentences(a.sentences, a.seed, a.min_words, a.max_words)
-    print(f"{len(sents)} sentences ({time.time() - t0:.0f}s); scoring with {len(models)} teachers",
-          file=sys.stderr)
-    probs = ensemble_probs(models, encode_examples(tok, [(s, None, 0) for s in sents], max_len), rt, weights)
+    if a.combine:
+        sents, probs, names = combine_sets(a.teachers, weights)
+        if names != list(labels):
+            raise SystemExit(f"{a.teachers[0]}: labels {names}, the task has {list(labels)}")
+    else:
+        sents = imdb_sentences(a.sentences, a.seed, a.min_words, a.max_words)
+        print(f"{len(sents)} sentences ({time.time() - t0:.0f}s); scoring with {len(models)} teachers",
+              file=sys.stderr)
+        probs = ensemble_probs(models, encode_examples(tok, [(s, None, 0) for s in sents], max_len), rt, weights)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     with open(a.out, "w", encoding="utf-8", newline="") as f:
         f.write("sentence\t" + "\t".join(f"p_{l}" for l in labels) + "\n")

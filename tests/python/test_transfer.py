@@ -107,6 +107,43 @@ class TestTransferFile(unittest.TestCase):
                       self.write("sentence\tp_a\tp_b\nfoo\t0.5\t0.5\n")])
 
 
+class TestCombine(unittest.TestCase):
+    """train.transfer --combine: sets labelled separately over the same sentences average into the
+    set that one run with all their models writes."""
+
+    def test_combine_equals_one_run(self):
+        from train.data import load_tokenizer
+        tmp = tempfile.mkdtemp(prefix="test_combine_")
+        try:
+            v = len(load_tokenizer().vocab)
+            torch.manual_seed(0)
+            paths = []
+            for i, m in enumerate([CNN.KimCNN(v, ["negative", "positive"], "sst2", dim=8, filters=4),
+                                   CNN.BiLSTM(v, ["negative", "positive"], "sst2", dim=8, hidden=4)]):
+                paths.append(os.path.join(tmp, f"m{i}.pt"))
+                CNN.save_cnn(paths[-1], m.eval())
+            run = lambda out, *args: TR.main(["--out", os.path.join(tmp, out), "--sentences", "40",
+                                              "--threads", "1", *args])
+            with contextlib.redirect_stderr(io.StringIO()):
+                both = run("both.tsv", "--weights", "3,1", *paths)
+                run("a.tsv", paths[0])
+                run("b.tsv", paths[1])
+                run("b_other.tsv", "--seed", "1", paths[1])
+                combined = run("ab.tsv", "--combine", "--weights", "3,1", os.path.join(tmp, "a.tsv"),
+                               os.path.join(tmp, "b.tsv"))
+                with self.assertRaisesRegex(ValueError, "other sentences"):
+                    run("bad.tsv", "--combine", os.path.join(tmp, "a.tsv"), os.path.join(tmp, "b_other.tsv"))
+            s1, p1, l1 = TR.read_transfer(os.path.join(tmp, "both.tsv"))
+            s2, p2, l2 = TR.read_transfer(os.path.join(tmp, "ab.tsv"))
+            self.assertEqual((s1, l1), (s2, l2))
+            self.assertTrue(torch.allclose(p1, p2, atol=2e-5))  # two 5-decimal roundings
+            self.assertEqual(combined["ensemble_dev"], both["ensemble_dev"])
+            self.assertEqual([(t["path"], t["weight"]) for t in combined["teachers"]],
+                             [(t["path"], t["weight"]) for t in both["teachers"]])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class TestModelFileTeacher(unittest.TestCase):
     """A teacher's model file (models/teachers/*.safetensors) labels sentences and starts a fine-tune;
     a vocabulary-pruned one (a compressed model's) is refused."""
