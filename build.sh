@@ -64,7 +64,7 @@ fi
 
 ./scripts/fetch-cjson.sh
 
-SRC=(src/errors.c src/clock.c src/safetensors.c src/config.c src/weights.c src/gemm.c src/ops.c
+SRC=(src/errors.c src/clock.c src/safetensors.c src/config.c src/vocab.c src/weights.c src/gemm.c src/ops.c
      src/forward.c src/model.c src/wasm_exports.c)
 TESTS=(tests/c/test_main.c tests/c/test_golden.c tests/c/test_api.c tests/c/test_malformed.c tests/c/test_bad_corpus.c
        tests/c/test_numerics.c)
@@ -107,7 +107,7 @@ if [ $want_wasm = 1 ]; then
     echo "build.sh: wasm ($(emcc --version | head -n 1))"
     exports=(malloc free ifc_last_error ifc_model_load ifc_model_free ifc_classify ifc_set_threshold
              ifc_get_threshold ifc_num_layers ifc_num_labels ifc_max_length ifc_hidden_size ifc_stat_kept
-             ifc_stat_ms ifc_stat_flops_f64 ifc_dense_flops_f64 ifc_stat_kept_positions)
+             ifc_stat_ms ifc_stat_flops_f64 ifc_dense_flops_f64 ifc_stat_kept_positions ifc_token_id)
     list=$(printf '"_%s",' "${exports[@]}")
     # -mbulk-memory: memcpy/memset become memory.copy/memory.fill (one instruction, not a loop that
     # V8 first runs in its baseline tier: the 1.4 MB embedding table copied at load took ~20 ms).

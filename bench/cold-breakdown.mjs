@@ -5,9 +5,9 @@
 //
 // Steps (as load() does them for a local file, through the same modules): import the JS modules;
 // compile + instantiate web/inforcoef.wasm; read the file straight into the wasm heap; readModelFile
-// (the JS-side checks, header + vocabulary parse); ifc_model_load (parse again, check, repack);
-// build the tokenizer; the first answer of a short sentence, split into tokenising it and
-// classifying it; then a second answer (warm, for comparison).
+// (the JS-side checks, header + vocabulary parse); ifc_model_load (parse again, check, repack,
+// index the vocabulary); build the tokenizer (on that index, as load() does); the first answer of a
+// short sentence, split into tokenising it and classifying it; then a second answer (warm).
 // Besides wall time, each step's CPU time is read from Linux's /proc/<tid>/schedstat (time on a
 // CPU, ns): the main thread's, and all other threads' together (V8's compile and GC workers, libuv's
 // file-system pool). On a busy machine wall time = CPU time + waiting for a core; the CPU times say
@@ -72,7 +72,8 @@ if (process.argv[2] === '--steps' || process.argv[2] === '--whole') {
     rt.free(fp);
     step('ifc_model_load');
     const cfg = info.config;
-    const tok = new BertTokenizer(info.vocab, { doLowerCase: cfg.do_lower_case, maxLength: cfg.max_position, specialTokens: info.specialTokens });
+    const lookup = rt.tokenLookup(rt.u32At(op), () => false); // as load() does
+    const tok = new BertTokenizer(info.vocab, { doLowerCase: cfg.do_lower_case, maxLength: cfg.max_position, specialTokens: info.specialTokens, lookup });
     step('tokenizer');
     const model = rt.u32At(op);
     const ids = rt.malloc(4 * cfg.max_position), types = rt.malloc(4 * cfg.max_position), logits = rt.malloc(4 * cfg.labels.length);

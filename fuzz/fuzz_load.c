@@ -6,7 +6,7 @@
  * Checked beyond "no crash, no sanitizer report": a refusal leaves *out NULL and a message; a
  * loaded model classifies a valid input with IFC_OK, at a random length and at max_position (the
  * size the activation arena was planned for); kept counts never grow layer to layer; FLOPs never
- * exceed the dense FLOPs. Logits are not checked: mutated weights may be NaN (docs/reliability.md).
+ * exceed the dense FLOPs; a token looked up is absent (-1) or inside the vocabulary. Logits are not checked: mutated weights may be NaN (docs/reliability.md).
  * Seeds: tests/fixtures/*.safetensors and tests/fixtures/bad/*. */
 #include <math.h>
 #include <stdio.h>
@@ -74,6 +74,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         classify_checked(m, &s, 1 + (int)(next(&s) % (uint32_t)P), ids, types, logits);
         classify_checked(m, &s, P, ids, types, logits);
     }
+    /* The vocabulary index: a slice of the input looked up gives -1 or an id that classify accepts. */
+    const size_t at = size / 3;
+    int32_t id = ifc_token_id(m, (const char *)data + at, (int32_t)(size - at < 64 ? size - at : 64)), type = 0;
+    REQUIRE(id >= -1, "token id below -1");
+    if (id >= 0 && logits) REQUIRE(ifc_classify(m, &id, &type, 1, logits) == IFC_OK, "a looked-up id was refused");
     free(ids);
     free(types);
     free(logits);

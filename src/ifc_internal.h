@@ -191,8 +191,20 @@ typedef struct {
     size_t bytes;
 } ifc_arena;
 
+/* vocab.c: token -> id index of the vocabulary, for ifc_token_id. */
+typedef struct {
+    char *text;      /* the tokens, each followed by its '\n' (the last by '\0') */
+    uint32_t *start; /* [vocab + 1] byte offset of each token in text; token id ends at start[id + 1] - 1 */
+    int32_t *slots;  /* [cap] id + 1 of the token hashed there, 0 = empty; cap: a power of two >= 2 * vocab */
+    uint32_t cap;
+} ifc_vocab;
+ifc_status vocab_build(const char *lines, int count, ifc_vocab *v);
+int32_t vocab_find(const ifc_vocab *v, const char *s, size_t len);
+void vocab_free(ifc_vocab *v);
+
 struct ifc_model {
     ifc_config cfg;
+    ifc_vocab vocab;
     ifc_table word, pos, type;
     ifc_norm emb_ln;
     ifc_layer *layers;  /* [num_layers] */

@@ -49,6 +49,10 @@ int ifc_num_labels(const ifc_model *m);
 int ifc_max_length(const ifc_model *m);
 int ifc_hidden_size(const ifc_model *m);
 
+/* Id of the vocabulary token utf8[0..len) (a WordPiece, "##" prefix included), or -1 if the
+ * vocabulary has no such token. A token on two lines of the vocabulary gives the last line's id. */
+int32_t ifc_token_id(const ifc_model *m, const char *utf8, int32_t len);
+
 /* Statistics of the last successful ifc_classify. */
 int      ifc_stat_kept(const ifc_model *m, int layer); /* rows entering `layer` after its sampler */
 uint64_t ifc_stat_flops(const ifc_model *m);           /* docs/model-format.md, "FLOPs accounting" */

@@ -108,6 +108,7 @@ static ifc_status check_metadata(const st_file *f, const ifc_config *c) {
 void ifc_model_free(ifc_model *m) {
     if (!m) return;
     weights_free(m);
+    vocab_free(&m->vocab);
     free(m->arena.block);
     free(m->kept);
     free(m->row_pos);
@@ -130,7 +131,7 @@ ifc_status ifc_model_load(const uint8_t *buf, size_t len, ifc_model **out) {
         return ifc_fail(IFC_ERR_NOMEM, "out of memory for the model");
     }
     if ((st = check_format(&f)) == IFC_OK && (st = config_parse(f.meta_config, &m->cfg)) == IFC_OK && (st = check_metadata(&f, &m->cfg)) == IFC_OK &&
-        (st = weights_load(&f, m)) == IFC_OK && (st = arena_plan(m, len)) == IFC_OK) {
+        (st = vocab_build(f.meta_vocab, m->cfg.vocab, &m->vocab)) == IFC_OK && (st = weights_load(&f, m)) == IFC_OK && (st = arena_plan(m, len)) == IFC_OK) {
         const size_t layers = (size_t)(m->cfg.num_layers > 0 ? m->cfg.num_layers : 1), P = (size_t)m->cfg.max_position;
         m->kept = calloc(layers, sizeof *m->kept);
         m->row_pos = calloc(P, sizeof *m->row_pos);
@@ -179,6 +180,11 @@ int ifc_num_layers(const ifc_model *m) { return m ? m->cfg.num_layers : 0; }
 int ifc_num_labels(const ifc_model *m) { return m ? m->cfg.num_labels : 0; }
 int ifc_max_length(const ifc_model *m) { return m ? m->cfg.max_position : 0; }
 int ifc_hidden_size(const ifc_model *m) { return m ? m->cfg.hidden : 0; }
+
+int32_t ifc_token_id(const ifc_model *m, const char *utf8, int32_t len) {
+    if (!m || !utf8 || len < 0) return -1;
+    return vocab_find(&m->vocab, utf8, (size_t)len);
+}
 
 int ifc_stat_kept(const ifc_model *m, int layer) {
     if (!m || layer < 0 || layer >= m->cfg.num_layers) return -1;

@@ -145,8 +145,9 @@ export async function load(source = DEFAULT_MODEL_URL, options = {}) {
     const idsPtr = rt.malloc(4 * maxLength), typesPtr = rt.malloc(4 * maxLength), logitsPtr = rt.malloc(4 * numLabels);
     // Kept positions per layer, if this build of the runtime reports them (see explain()).
     const keptPositions = typeof x.ifc_stat_kept_positions === 'function';
-    const tokenizer = new BertTokenizer(info.vocab, { doLowerCase: cfg.do_lower_case, maxLength, specialTokens: info.specialTokens });
     let disposed = false;
+    const lookup = rt.tokenLookup(model, () => disposed);
+    const tokenizer = new BertTokenizer(info.vocab, { doLowerCase: cfg.do_lower_case, maxLength, specialTokens: info.specialTokens, lookup });
 
     function alive() {
         if (disposed) throw new InforcoefError('DISPOSED', 'this classifier was disposed');
@@ -238,6 +239,7 @@ export async function load(source = DEFAULT_MODEL_URL, options = {}) {
         disposed = true;
         x.ifc_model_free(model);
         for (const p of [idsPtr, typesPtr, logitsPtr]) rt.free(p);
+        lookup?.free();
     };
 
     Object.defineProperty(clf, 'threshold', {

@@ -17,6 +17,8 @@ export interface BertTokenizerOptions {
     specialTokens?: Partial<SpecialTokens>;
     /** Longer words become one [UNK]. Default 100 (code points). */
     maxInputCharsPerWord?: number;
+    /** token -> id (undefined if absent), in place of a Map built from vocab; must agree with vocab. */
+    lookup?: (token: string) => number | undefined;
 }
 
 export interface Encoding {

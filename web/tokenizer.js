@@ -122,25 +122,34 @@ function codePointCount(s) {
     return n;
 }
 
+// token -> id through a Map of vocab; a repeated token: the last wins, as in BERT's load_vocab.
+function mapLookup(vocab) {
+    const ids = new Map();
+    for (let i = 0; i < vocab.length; i++) ids.set(vocab[i], i);
+    return (token) => ids.get(token);
+}
+
 export class BertTokenizer {
     // vocab: array of token strings, index = id. options: doLowerCase, maxLength (0 or Infinity: no
-    // truncation), specialTokens {cls, sep, pad, unk, mask}, maxInputCharsPerWord.
+    // truncation), specialTokens {cls, sep, pad, unk, mask}, maxInputCharsPerWord, lookup.
+    // lookup(token) -> id or undefined replaces the token -> id Map built here from vocab: load()
+    // passes the runtime's index (ifc_token_id), so that a cold start does not build a Map of
+    // 20,000 tokens (4 ms, docs/benchmarks.md). It must agree with vocab.
     constructor(vocab, options = {}) {
         if (!Array.isArray(vocab) || vocab.length === 0) throw new TypeError('vocab must be a non-empty array of strings');
         this.vocab = vocab;
-        this.ids = new Map();
-        for (let i = 0; i < vocab.length; i++) this.ids.set(vocab[i], i); // a repeated token: the last wins, as in BERT's load_vocab
+        this.lookup = options.lookup ?? mapLookup(vocab);
         this.doLowerCase = options.doLowerCase ?? true;
         this.maxLength = options.maxLength ?? 512;
         this.maxInputCharsPerWord = options.maxInputCharsPerWord ?? 100;
         const sp = { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]', unk: '[UNK]', mask: '[MASK]', ...(options.specialTokens || {}) };
         this.specialTokens = sp;
         for (const key of ['cls', 'sep', 'unk']) {
-            if (!this.ids.has(sp[key])) throw new Error(`special token ${key} = ${JSON.stringify(sp[key])} is not in the vocabulary`);
+            if (this.lookup(sp[key]) === undefined) throw new Error(`special token ${key} = ${JSON.stringify(sp[key])} is not in the vocabulary`);
         }
-        this.clsId = this.ids.get(sp.cls);
-        this.sepId = this.ids.get(sp.sep);
-        this.unkId = this.ids.get(sp.unk);
+        this.clsId = this.lookup(sp.cls);
+        this.sepId = this.lookup(sp.sep);
+        this.unkId = this.lookup(sp.unk);
         this.cache = new Map(); // word -> ids; bounded, cleared when full
     }
 
@@ -202,7 +211,7 @@ export class BertTokenizer {
                 let end = word.length, id;
                 while (start < end) {
                     const piece = start > 0 ? '##' + word.slice(start, end) : word.slice(start, end);
-                    id = this.ids.get(piece);
+                    id = this.lookup(piece);
                     if (id !== undefined) break;
                     const c = word.charCodeAt(end - 1); // step back one code point
                     end -= (c >= 0xdc00 && c <= 0xdfff && end - 2 >= start && word.charCodeAt(end - 2) >= 0xd800 && word.charCodeAt(end - 2) <= 0xdbff) ? 2 : 1;

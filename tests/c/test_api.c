@@ -116,6 +116,23 @@ void run_api_tests(const char *dir) {
     test_result(ifc_stat_ms(m) >= 0.0, "api stat_ms", "%.3f ms", ifc_stat_ms(m));
     test_result(ifc_dense_flops(m, 0) == 0 && ifc_dense_flops(NULL, 8) == 0, "api dense_flops bad args -> 0", NULL);
 
+    /* ifc_token_id on the fixture's vocabulary: [PAD] [UNK] [CLS] [SEP] [MASK] . , ! ? ' the of ...
+     * ##s ... around (the last line, without a '\n' after it). */
+    static const struct { const char *token; int32_t id; } known[] = {
+        {"[PAD]", 0}, {"[CLS]", 2}, {"the", 10}, {"of", 11}, {"around", 119},
+        {"th", -1}, {"thee", -1}, {"", -1}, {"s", -1}, {"the\nof", -1}, {"[pad]", -1}};
+    int ids_ok = 1;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        const int32_t got = ifc_token_id(m, known[i].token, (int32_t)strlen(known[i].token));
+        if (got != known[i].id) printf("  %s -> %d, want %d\n", known[i].token, (int)got, (int)known[i].id);
+        ids_ok &= got == known[i].id;
+    }
+    const int32_t s_id = ifc_token_id(m, "##s", 3);
+    test_result(ids_ok && s_id > 11 && ifc_token_id(m, "the", 2) == -1 && ifc_token_id(m, "of!", 2) == 11,
+                "api token_id: tokens, ## pieces, lengths, misses", "##s -> %d", (int)s_id);
+    test_result(ifc_token_id(NULL, "the", 3) == -1 && ifc_token_id(m, NULL, 3) == -1 && ifc_token_id(m, "the", -1) == -1,
+                "api token_id bad args -> -1", NULL);
+
     free(ids);
     free(types);
     free(logits);

@@ -219,6 +219,28 @@ static void e_vocab_extra_line(cJSON *r, const void *a) {
     cJSON_ReplaceItemInObject(meta, "vocab", cJSON_CreateString(nv));
     free(nv);
 }
+/* Token a[0] (an index, as text) of the vocabulary replaced by a[1]. */
+static void e_vocab_token(cJSON *r, const void *a) {
+    const char *const *kv = a;
+    cJSON *meta = cJSON_GetObjectItem(r, "__metadata__");
+    const char *v = cJSON_GetObjectItem(meta, "vocab")->valuestring;
+    char *nv = malloc(strlen(v) + strlen(kv[1]) + 1), *out = nv;
+    int line = 0;
+    const int target = atoi(kv[0]);
+    for (const char *p = v;; p++) {
+        if (line == target) {
+            out += sprintf(out, "%s", kv[1]);
+            while (*p && *p != '\n') p++;
+            line = -1; /* done */
+        }
+        if (!*p) break;
+        *out++ = *p;
+        if (*p == '\n' && line >= 0) line++;
+    }
+    *out = '\0';
+    cJSON_ReplaceItemInObject(meta, "vocab", cJSON_CreateString(nv));
+    free(nv);
+}
 /* Edit the config object inside __metadata__: arg = {key, JSON value text} on the top level,
  * or {"layers.I.KEY", value} on layer I; a NULL value deletes the key. */
 static void e_config(cJSON *r, const void *a) {
@@ -449,6 +471,23 @@ void run_malformed_tests(const char *dir) {
         expect_error(edited(&mf, e_meta, k4), IFC_ERR_MODEL, "malformed config not JSON");
         expect_error(edited(&mf, e_meta, k5), IFC_ERR_MODEL, "malformed no vocab");
         expect_error(edited(&mf, e_vocab_extra_line, NULL), IFC_ERR_MODEL, "malformed vocab longer than vocab_size");
+        /* Valid, if odd, vocabularies: a repeated token maps to its last line (as BERT's load_vocab
+         * and the JS tokenizer's Map), an empty line and a UTF-8 token are tokens like any other. */
+        static const char *const dup[2] = {"11", "the"}, *const empty[2] = {"12", ""}, *const utf8[2] = {"119", "na\xc3\xafve"};
+        blob b1 = edited(&mf, e_vocab_token, dup), b2 = edited(&mf, e_vocab_token, empty), b3 = edited(&mf, e_vocab_token, utf8);
+        ifc_model *m1 = NULL, *m2 = NULL, *m3 = NULL;
+        const int loaded = ifc_model_load(b1.buf, b1.len, &m1) == IFC_OK && ifc_model_load(b2.buf, b2.len, &m2) == IFC_OK &&
+                           ifc_model_load(b3.buf, b3.len, &m3) == IFC_OK;
+        test_result(loaded && ifc_token_id(m1, "the", 3) == 11 && ifc_token_id(m1, "of", 2) == -1 &&
+                        ifc_token_id(m2, "", 0) == 12 && ifc_token_id(m2, "the", 3) == 10 &&
+                        ifc_token_id(m3, "na\xc3\xafve", 6) == 119 && ifc_token_id(m3, "around", 6) == -1,
+                    "vocab index: repeated token -> last line, empty line, UTF-8 token", "%s", loaded ? "" : ifc_last_error());
+        ifc_model_free(m1);
+        ifc_model_free(m2);
+        ifc_model_free(m3);
+        free(b1.buf);
+        free(b2.buf);
+        free(b3.buf);
         expect_error(edited(&mf, e_delete, "__metadata__"), IFC_ERR_MODEL, "malformed no __metadata__");
     }
     {

@@ -7,6 +7,7 @@ import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { load, InforcoefError, BertTokenizer } from '../../web/index.js';
 import { FIXTURE_NAMES, DTYPES, fixturePath, fixtureBytes, fixtureCases, maxAbsDiff } from './helpers.mjs';
+import { EDGE_TEXTS } from './tokenizer-cases.mjs';
 
 // Logit tolerances as tests/c/test_golden.c: I8 quantises activations too, the reference does not.
 const TOL = { f32: 1e-4, f16: 1e-4, i8: 2e-3, i4: 2e-3 };
@@ -197,4 +198,24 @@ test('tokenizer exported on its own, vocabulary from the model file', async () =
     assert.ok(clf.tokenizer instanceof BertTokenizer);
     assert.equal(clf.tokenizer.vocab.length, clf.config.vocab_size);
     clf.dispose();
+});
+
+test("the runtime's vocabulary index (ifc_token_id) tokenises as a Map of the vocabulary does", async () => {
+    // load() looks WordPieces up in the runtime; a tokenizer built on the same vocabulary uses its own Map.
+    const clf = await load(new URL('../../models/sst2.safetensors', import.meta.url));
+    const vocab = clf.tokenizer.vocab;
+    const own = new BertTokenizer(vocab, { doLowerCase: clf.config.do_lower_case, maxLength: clf.maxLength });
+    assert.notEqual(clf.tokenizer.lookup, own.lookup);
+    const last = new Map(vocab.map((t, i) => [t, i]));
+    for (const [t, i] of last) assert.equal(clf.tokenizer.lookup(t), i, t);
+    for (const t of ['', 'thee' + 'e'.repeat(300), '##', 'ÿ', '\u{1F600}', 'the\nof', '[cls]']) {
+        assert.equal(clf.tokenizer.lookup(t), own.lookup(t), JSON.stringify(t));
+    }
+    const dev = fs.readFileSync(new URL('../../../shared/data/glue/SST-2/dev.tsv', import.meta.url), 'utf8')
+        .split('\n').slice(1, 301).map((l) => l.split('\t')[0]);
+    for (const text of [...dev, ...EDGE_TEXTS, 'naïve café Ünïcödé straße ﬁ 𝐀 日本語 😀 ' + 'x'.repeat(150)]) {
+        assert.deepEqual(clf.tokenizer.encode(text), own.encode(text), JSON.stringify(text).slice(0, 80));
+    }
+    clf.dispose();
+    assert.throws(() => clf.tokenizer.encode('a new word, never seen: zyzzyva'), (e) => e.code === 'DISPOSED');
 });
