@@ -132,9 +132,8 @@ function mapLookup(vocab) {
 export class BertTokenizer {
     // vocab: array of token strings, index = id. options: doLowerCase, maxLength (0 or Infinity: no
     // truncation), specialTokens {cls, sep, pad, unk, mask}, maxInputCharsPerWord, lookup.
-    // lookup(token) -> id or undefined replaces the token -> id Map built here from vocab: load()
-    // passes the runtime's index (ifc_token_id), so that a cold start does not build a Map of
-    // 20,000 tokens (4 ms, docs/benchmarks.md). It must agree with vocab.
+    // lookup(token) -> id or undefined replaces the token -> id Map built here from vocab (load()
+    // passes the runtime's index, Runtime.tokenLookup in wasm.js). It must agree with vocab.
     constructor(vocab, options = {}) {
         if (!Array.isArray(vocab) || vocab.length === 0) throw new TypeError('vocab must be a non-empty array of strings');
         this.vocab = vocab;
