@@ -6,7 +6,8 @@
  * Checked beyond "no crash, no sanitizer report": a refusal leaves *out NULL and a message; a
  * loaded model classifies a valid input with IFC_OK, at a random length and at max_position (the
  * size the activation arena was planned for); kept counts never grow layer to layer; FLOPs never
- * exceed the dense FLOPs; a token looked up is absent (-1) or inside the vocabulary. Logits are not checked: mutated weights may be NaN (docs/reliability.md).
+ * exceed the dense FLOPs; a token looked up is absent (-1) or an id that classify accepts. Logits
+ * are not checked: mutated weights may be NaN (docs/reliability.md).
  * Seeds: tests/fixtures/*.safetensors and tests/fixtures/bad/*. */
 #include <math.h>
 #include <stdio.h>

@@ -42,6 +42,8 @@ export class BertTokenizer {
     readonly clsId: number;
     readonly sepId: number;
     readonly unkId: number;
+    /** token -> id (undefined if absent): options.lookup, or a Map of vocab. */
+    readonly lookup: (token: string) => number | undefined;
     /** Word pieces of a text, no special tokens. */
     tokenize(text: string): string[];
     /**
