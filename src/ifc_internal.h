@@ -191,7 +191,8 @@ typedef struct {
     size_t bytes;
 } ifc_arena;
 
-/* vocab.c: token -> id index of the vocabulary, for ifc_token_id. */
+/* vocab.c: token -> id index of the vocabulary, for ifc_token_id; vocab_build also refuses a vocabulary
+ * whose line count is not the config's vocab_size (text: within the header, so offsets fit in 32 bits). */
 typedef struct {
     char *text;      /* the tokens, each followed by its '\n' (the last by '\0') */
     uint32_t *start; /* [vocab + 1] byte offset of each token in text; token id ends at start[id + 1] - 1 */

@@ -25,10 +25,19 @@ static uint32_t probe(const ifc_vocab *v, const char *s, size_t len) {
     }
 }
 
-/* lines: `count` tokens joined by '\n' (model.c has checked the count). */
+static ifc_status wrong_count(size_t found, int count) {
+    return ifc_fail(IFC_ERR_MODEL, "vocab has %zu lines but config vocab_size is %d", found, count);
+}
+
+/* lines: the tokens joined by '\n'; count: the config's vocab_size, which they must match. */
 ifc_status vocab_build(const char *lines, int count, ifc_vocab *v) {
     memset(v, 0, sizeof *v);
     const size_t len = strlen(lines);
+    if ((size_t)count > len + 1) { /* V tokens need V - 1 separators: refused before allocating by V */
+        size_t found = 1;
+        for (const char *p = lines; (p = strchr(p, '\n')) != NULL; p++) found++;
+        return wrong_count(found, count);
+    }
     v->cap = 2;
     while (v->cap < 2u * (uint32_t)count) v->cap <<= 1; /* count <= IFC_MAX_VOCAB: no overflow */
     v->text = malloc(len + 1);
@@ -39,14 +48,19 @@ ifc_status vocab_build(const char *lines, int count, ifc_vocab *v) {
         return ifc_fail(IFC_ERR_NOMEM, "out of memory for the vocabulary index");
     }
     memcpy(v->text, lines, len + 1);
-    uint32_t at = 0;
-    for (int id = 0; id < count; id++) {
-        v->start[id] = at;
-        const char *end = strchr(v->text + at, '\n');
-        const uint32_t n = end ? (uint32_t)(end - (v->text + at)) : (uint32_t)(len - at);
-        at += n + 1;
+    /* One pass splits and counts: V tokens have V - 1 separators. */
+    size_t found = 0;
+    for (const char *p = v->text;; found++) {
+        if (found < (size_t)count) v->start[found] = (uint32_t)(p - v->text);
+        const char *end = strchr(p, '\n'); /* libc scans by words */
+        if (!end) break;
+        p = end + 1;
     }
-    v->start[count] = at; /* one past the last token's end, as each start is one past the '\n' before */
+    if (++found != (size_t)count) {
+        vocab_free(v);
+        return wrong_count(found, count);
+    }
+    v->start[count] = (uint32_t)len + 1; /* one past the last token's end, as each start is one past the '\n' before */
     for (int id = 0; id < count; id++) {
         const uint32_t n = v->start[id + 1] - 1 - v->start[id];
         v->slots[probe(v, v->text + v->start[id], n)] = id + 1;

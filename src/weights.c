@@ -274,27 +274,20 @@ static void read_f32s(float *dst, const uint8_t *src, size_t n) {
 #endif
 }
 
-/* Row r of a 2-D tensor as f32 (I8 times its row scale). */
+/* Row r of a linear layer's weight as f32 (I8 times its row scale). check_slot allows F32, F16 and
+ * I8 here (U8, the packed 4-bit format, only in the embedding tables), so the last branch is I8. */
 static void decode_row(const slot *s, size_t r, size_t cols, float *out) {
     const st_tensor *t = s->w;
-    switch (t->dtype) {
-    case IFC_DT_F32:
+    if (t->dtype == IFC_DT_F32) {
         read_f32s(out, t->data + r * cols * 4, cols);
-        break;
-    case IFC_DT_F16:
+    } else if (t->dtype == IFC_DT_F16) {
         for (size_t k = 0; k < cols; k++) {
             const uint8_t *p = t->data + (r * cols + k) * 2;
             out[k] = ifc_half_to_float((uint16_t)(p[0] | p[1] << 8));
         }
-        break;
-    case IFC_DT_I8: {
+    } else {
         float sc = ifc_read_f32(s->scale->data + r * 4);
         for (size_t k = 0; k < cols; k++) out[k] = sc * (float)(int8_t)t->data[r * cols + k];
-        break;
-    }
-    case IFC_DT_U8: /* embedding tables only: check_slot refuses it for a linear layer */
-        memset(out, 0, cols * sizeof *out);
-        break;
     }
 }
 

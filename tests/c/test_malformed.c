@@ -219,6 +219,24 @@ static void e_vocab_extra_line(cJSON *r, const void *a) {
     cJSON_ReplaceItemInObject(meta, "vocab", cJSON_CreateString(nv));
     free(nv);
 }
+static void e_vocab_drop_last_line(cJSON *r, const void *a) {
+    (void)a;
+    cJSON *meta = cJSON_GetObjectItem(r, "__metadata__");
+    const char *v = cJSON_GetObjectItem(meta, "vocab")->valuestring;
+    char *nv = strcpy(malloc(strlen(v) + 1), v);
+    *strrchr(nv, '\n') = '\0';
+    cJSON_ReplaceItemInObject(meta, "vocab", cJSON_CreateString(nv));
+    free(nv);
+}
+/* Refused as IFC_ERR_MODEL with a message that names both counts. */
+static void expect_vocab_count_error(blob b, const char *label) {
+    ifc_model *m = NULL;
+    const ifc_status st = ifc_model_load(b.buf, b.len, &m);
+    test_result(st == IFC_ERR_MODEL && m == NULL && strstr(ifc_last_error(), " lines but config vocab_size is ") != NULL, label,
+                "status %d: %s", st, ifc_last_error());
+    ifc_model_free(m);
+    free(b.buf);
+}
 /* Token a[0] (an index, as text) of the vocabulary replaced by a[1]. */
 static void e_vocab_token(cJSON *r, const void *a) {
     const char *const *kv = a;
@@ -470,7 +488,8 @@ void run_malformed_tests(const char *dir) {
         expect_error(edited(&mf, e_meta, k3), IFC_ERR_MODEL, "malformed no config");
         expect_error(edited(&mf, e_meta, k4), IFC_ERR_MODEL, "malformed config not JSON");
         expect_error(edited(&mf, e_meta, k5), IFC_ERR_MODEL, "malformed no vocab");
-        expect_error(edited(&mf, e_vocab_extra_line, NULL), IFC_ERR_MODEL, "malformed vocab longer than vocab_size");
+        expect_vocab_count_error(edited(&mf, e_vocab_extra_line, NULL), "malformed vocab longer than vocab_size");
+        expect_vocab_count_error(edited(&mf, e_vocab_drop_last_line, NULL), "malformed vocab shorter than vocab_size");
         /* Valid, if odd, vocabularies: a repeated token maps to its last line (as BERT's load_vocab
          * and the JS tokenizer's Map), an empty line and a UTF-8 token are tokens like any other. */
         static const char *const dup[2] = {"11", "the"}, *const empty[2] = {"12", ""}, *const utf8[2] = {"119", "na\xc3\xafve"};
@@ -500,6 +519,7 @@ void run_malformed_tests(const char *dir) {
             {"hidden_size", "-8", "malformed negative hidden_size"},
             {"max_position", "1000000000", "malformed absurd max_position 1e9"},
             {"vocab_size", "1000000000000", "malformed absurd vocab_size 1e12"},
+            {"vocab_size", "16777216", "malformed vocab_size at its limit (2^24) over a vocab of 120 lines"},
             {"type_vocab_size", "0", "malformed type_vocab_size 0"},
             {"head_size", "100000", "malformed absurd head_size"},
             {"layers.0.heads", "1000000", "malformed absurd heads 1e6"},
